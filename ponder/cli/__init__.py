@@ -1,0 +1,1 @@
+"""The ``ponder`` command line. Each capability adds a sub-command module here."""

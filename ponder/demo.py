@@ -1,0 +1,53 @@
+"""``ponder demo``: every capability, briefly, on embedded defaults with the local model."""
+
+from __future__ import annotations
+
+import importlib
+import time
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from ponder.text import extract_short_answer, majority_vote
+from ponder.usage import Usage
+
+QUESTION = "What is the capital of France?"
+
+
+def self_consistency_demo(console: Console, model_name: str | None) -> None:
+    """Answer a question by self-consistency: 8 samples in one batched call, then a vote."""
+    from ponder.models.registry import load_model
+
+    start = time.perf_counter()
+    model = load_model(model_name)
+    console.print(f"[dim]loaded {model.name} in {time.perf_counter() - start:.1f} s[/]")
+    usage = Usage()
+    messages = [
+        {"role": "system", "content": "Answer with a single word or name. No sentence."},
+        {"role": "user", "content": "What is the capital of Italy?"},
+        {"role": "assistant", "content": "Rome"},
+        {"role": "user", "content": QUESTION},
+    ]
+    samples = model.generate(messages, n=8, temperature=0.7, max_tokens=12, seed=0, usage=usage)
+    answers = [extract_short_answer(c.text) for c in samples]
+    answer, tally = majority_vote(answers)
+    table = Table("answer", "votes", title=f"self-consistency over 8 samples: {QUESTION}")
+    for text, votes in tally.items():
+        table.add_row(text, f"{votes:g}")
+    console.print(table)
+    console.print(f"[bold green]answer:[/] {answer}")
+    console.print(f"[dim]usage: {usage.to_dict()}[/]")
+
+
+#: Later capabilities add (title, "module:function") here; each takes (console, model_name).
+SECTIONS: list[tuple[str, str]] = [
+    ("Collaboration: self-consistency with the local model", "ponder.demo:self_consistency_demo"),
+]
+
+
+def run_demo(console: Console, model_name: str | None = None) -> None:
+    for title, target in SECTIONS:
+        module, func = target.split(":")
+        console.print(Panel(title, style="bold cyan"))
+        getattr(importlib.import_module(module), func)(console, model_name)

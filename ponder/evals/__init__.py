@@ -1,0 +1,1 @@
+"""Runners, benchmarks, reports and plots."""

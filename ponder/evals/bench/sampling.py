@@ -1,0 +1,51 @@
+"""Sampling throughput of the bundled SmolLM2: 8 samples of 64 new tokens for one prompt, as
+8 sequential calls vs one batched call (transformers), and llama.cpp's single stream."""
+
+from __future__ import annotations
+
+import time
+
+PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper and a storm."}]
+
+
+def _rate(model, *, n: int, calls: int, max_tokens: int, seed: int) -> float:
+    tokens = 0
+    start = time.perf_counter()
+    for i in range(calls):
+        for c in model.generate(PROMPT, n=n, temperature=0.8, max_tokens=max_tokens, seed=seed + i):
+            tokens += c.completion_tokens
+    return tokens / (time.perf_counter() - start)
+
+
+def run(*, quick: bool = False, device: str | None = None, samples: str = "8", max_tokens: str = "64",
+        model: str = "smollm2-135m", llamacpp_model: str = "llamacpp:smollm2-135m") -> dict:
+    from ponder.models.registry import load_model
+    from ponder.models.registry import resolve as resolve_spec
+
+    n, new = int(samples), int(max_tokens)
+    if quick:
+        n, new = 2, 8
+    opts = {"device": device} if device else {}
+    hf = load_model(model, **opts)
+    hf.generate(PROMPT, max_tokens=4)  # warm-up: first call pays one-off costs
+    sequential = _rate(hf, n=1, calls=n, max_tokens=new, seed=0)
+    batched = _rate(hf, n=n, calls=1, max_tokens=new, seed=100)
+    metrics = {
+        "model": model,
+        "device": hf.info.details.get("device", "cpu"),
+        "samples": n,
+        "max_tokens": new,
+        "sequential_tok_s": round(sequential, 2),
+        "batched_tok_s": round(batched, 2),
+        "batched_speedup": round(batched / sequential, 2),
+    }
+    try:
+        resolve_spec(llamacpp_model)
+        lc = load_model(llamacpp_model)
+        lc.generate(PROMPT, max_tokens=4)
+        metrics["llamacpp_tok_s"] = round(_rate(lc, n=1, calls=n, max_tokens=new, seed=200), 2)
+    except ImportError as e:  # pragma: no cover - reported, not hidden
+        metrics["llamacpp_error"] = str(e)
+    except Exception as e:  # MissingDependency when llama-cpp-python is not installed
+        metrics["llamacpp_error"] = str(e)
+    return metrics

@@ -1,0 +1,177 @@
+"""The one chat-model interface every backend implements."""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, TypedDict
+
+from ponder import usage as usage_mod
+from ponder.usage import Usage
+
+
+class Message(TypedDict):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+Messages = Sequence[Message]
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    token: str
+    logprob: float
+
+
+@dataclass
+class Completion:
+    """One sampled answer."""
+
+    text: str
+    finish_reason: str  # "stop" (end of turn or a stop string) or "length"
+    prompt_tokens: int
+    completion_tokens: int
+    logprobs: list[TokenLogprob] | None = None
+
+    @property
+    def mean_logprob(self) -> float | None:
+        if not self.logprobs:
+            return None
+        return sum(t.logprob for t in self.logprobs) / len(self.logprobs)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    backend: str
+    parameters: int  # for the FLOPs estimate: 2 x parameters x tokens
+    context_length: int = 2048
+    chat: bool = True  # False: a base model prompted as plain completion text
+    details: dict = field(default_factory=dict)
+
+
+def render_completion_prompt(messages: Messages) -> str:
+    """How a base (non-chat) model sees a conversation: plain labelled turns, ending on the
+    assistant's label so the model continues there."""
+    lines = []
+    for m in messages:
+        label = {"system": "Instructions", "user": "Question", "assistant": "Answer"}[m["role"]]
+        lines.append(f"{label}: {m['content'].strip()}")
+    lines.append("Answer:")
+    return "\n\n".join(lines)
+
+
+def cut_at_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
+    """Truncate ``text`` at the earliest stop string; say whether one was found."""
+    if not stop:
+        return text, False
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+class ChatModel(abc.ABC):
+    """A chat model. Backends implement :meth:`_generate_batch`; callers use :meth:`generate`
+    (one conversation, ``n`` samples) or :meth:`generate_batch` (several conversations, ``n``
+    samples each, batched in one pass where the backend can).
+
+    Every call is charged to ``usage`` (or the active ledger, see :func:`ponder.usage.current`):
+    the budget is checked with the worst case (``max_tokens`` per sample) *before* the call, and
+    the actual tokens, FLOPs and seconds are charged after it.
+    """
+
+    info: ModelInfo
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def generate(
+        self,
+        messages: Messages,
+        *,
+        n: int = 1,
+        temperature: float = 0.0,
+        max_tokens: int = 256,
+        stop: Sequence[str] | None = None,
+        logprobs: bool = False,
+        seed: int | None = None,
+        usage: Usage | None = None,
+    ) -> list[Completion]:
+        return self.generate_batch(
+            [messages], n=n, temperature=temperature, max_tokens=max_tokens, stop=stop,
+            logprobs=logprobs, seed=seed, usage=usage,
+        )[0]
+
+    def generate_batch(
+        self,
+        batch: Sequence[Messages],
+        *,
+        n: int = 1,
+        temperature: float = 0.0,
+        max_tokens: int = 256,
+        stop: Sequence[str] | None = None,
+        logprobs: bool = False,
+        seed: int | None = None,
+        usage: Usage | None = None,
+    ) -> list[list[Completion]]:
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        if not batch:
+            return []
+        for i, messages in enumerate(batch):
+            if not messages:
+                raise ValueError(f"conversation {i} has no messages")
+        ledger = usage or usage_mod.current()
+        if ledger is not None:
+            prompt_estimate = sum(self.count_tokens(m) for m in batch) * n
+            worst = prompt_estimate + len(batch) * n * max_tokens
+            ledger.check(
+                calls=len(batch),
+                prompt_tokens=prompt_estimate,
+                completion_tokens=len(batch) * n * max_tokens,
+                flops=2.0 * self.info.parameters * worst,
+            )
+        start = time.perf_counter()
+        out = self._generate_batch(
+            list(batch), n=n, temperature=temperature, max_tokens=max_tokens,
+            stop=list(stop) if stop else None, logprobs=logprobs, seed=seed,
+        )
+        elapsed = time.perf_counter() - start
+        if ledger is not None:
+            prompt = sum(c.prompt_tokens for row in out for c in row)
+            completion = sum(c.completion_tokens for row in out for c in row)
+            ledger.charge(
+                calls=len(batch),
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                flops=2.0 * self.info.parameters * (prompt + completion),
+                seconds=elapsed,
+            )
+        return out
+
+    @abc.abstractmethod
+    def _generate_batch(
+        self,
+        batch: list[Messages],
+        *,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        stop: list[str] | None,
+        logprobs: bool,
+        seed: int | None,
+    ) -> list[list[Completion]]:
+        """Return, for each conversation, ``n`` completions."""
+
+    def count_tokens(self, messages: Messages) -> int:
+        """Prompt tokens for ``messages`` (backends with a tokenizer override this estimate)."""
+        return sum(len(m["content"]) // 4 + 4 for m in messages)
+
+    def close(self) -> None:
+        """Release the backend's resources (weights, clients)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.info.name!r})"

@@ -1,0 +1,178 @@
+"""Local Hugging Face models: batched sampling with left padding, CUDA (bf16) when present.
+
+The bundled SmolLM2 ships as a GGUF file. transformers can read it but dequantises on every
+load (~20 s on 2 cores), so the first load converts it once to a safetensors copy under the
+user's cache dir; later loads take about a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import platformdirs
+
+from ponder.errors import MissingDependency, PonderError, missing_extra
+from ponder.models.base import ChatModel, Completion, ModelInfo, TokenLogprob, cut_at_stop, render_completion_prompt
+
+log = logging.getLogger(__name__)
+
+
+def _import():
+    try:
+        import torch
+        import transformers
+    except ImportError as e:
+        raise missing_extra(e.name or "transformers", "transformers") from e
+    transformers.utils.logging.disable_progress_bar()  # no per-load weight bars in CLI output
+    return torch, transformers
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("PONDER_CACHE") or platformdirs.user_cache_dir("ponder")) / "models"
+
+
+def converted_copy(gguf: Path) -> Path:
+    """The safetensors folder for a GGUF file, converting it (atomically) on first use."""
+    torch, transformers = _import()
+    stat = gguf.stat()
+    target = cache_dir() / f"{gguf.stem}-{stat.st_size}"
+    if (target / "config.json").exists():
+        return target
+    if importlib_missing("gguf"):
+        raise MissingDependency("reading GGUF weights with transformers needs the 'gguf' package", hint="pip install gguf")
+    log.info("converting %s to safetensors under %s (once)", gguf.name, target)
+    tok = transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = transformers.AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
+    try:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        os.replace(tmp, target) if not target.exists() else shutil.rmtree(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def importlib_missing(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is None
+
+
+class TransformersChatModel(ChatModel):
+    """A local causal LM through transformers.
+
+    Args:
+        path: an HF model folder or a ``.gguf`` file (converted once to a cached copy).
+        name: the registry name.
+        device: ``"cuda"``, ``"cpu"`` or ``None`` (CUDA when available).
+        chat: ``False`` for base models prompted as completion text.
+        parameters: for the FLOPs estimate; measured from the weights when 0.
+    """
+
+    def __init__(self, path: str | Path, *, name: str | None = None, device: str | None = None,
+                 chat: bool = True, parameters: int = 0, threads: int | None = None):
+        torch, transformers = _import()
+        path = Path(path)
+        folder = converted_copy(path) if path.suffix == ".gguf" else path
+        if not (folder / "config.json").exists():
+            raise PonderError(f"{folder} is not a Hugging Face model folder (no config.json)")
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        if threads:
+            torch.set_num_threads(threads)
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(self.device).eval()
+        self.chat = chat and bool(getattr(self.tokenizer, "chat_template", None))
+        params = parameters or sum(p.numel() for p in self.model.parameters())
+        ctx = int(getattr(self.model.config, "max_position_embeddings", 2048) or 2048)
+        self.info = ModelInfo(
+            name=name or str(path), backend="transformers", parameters=params, context_length=ctx,
+            chat=self.chat, details={"device": self.device, "dtype": str(dtype).replace("torch.", "")},
+        )
+        self._torch = torch
+        self._lock = threading.Lock()  # one generate at a time: the model and seeds are shared state
+        eos = self.model.generation_config.eos_token_id
+        self._eos = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id}
+
+    @classmethod
+    def from_spec(cls, spec, **kwargs) -> TransformersChatModel:
+        from ponder.models.registry import resolve_weights
+
+        opts = {**spec.options, **kwargs}
+        return cls(resolve_weights(spec.source), name=spec.name, chat=spec.chat, parameters=spec.parameters, **opts)
+
+    def prompt_text(self, messages) -> str:
+        if self.chat:
+            return self.tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+        return render_completion_prompt(messages)
+
+    def count_tokens(self, messages) -> int:
+        return len(self.tokenizer(self.prompt_text(messages), add_special_tokens=False)["input_ids"])
+
+    def _generate_batch(self, batch, *, n, temperature, max_tokens, stop, logprobs, seed):
+        torch = self._torch
+        prompts = [self.prompt_text(m) for m in batch for _ in range(n)]
+        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        width = enc["input_ids"].shape[1]
+        if width + max_tokens > self.info.context_length:
+            raise PonderError(
+                f"prompt of {width} tokens + max_tokens {max_tokens} exceeds {self.info.name}'s context of {self.info.context_length}",
+                hint="shorten the prompt or lower max_tokens",
+            )
+        sample = temperature > 0
+        kwargs = dict(
+            max_new_tokens=max_tokens, do_sample=sample, pad_token_id=self.tokenizer.pad_token_id,
+            return_dict_in_generate=True, output_scores=logprobs,
+        )
+        if sample:
+            kwargs.update(temperature=temperature, top_p=1.0, top_k=0)
+        else:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        if stop:
+            kwargs.update(stop_strings=list(stop), tokenizer=self.tokenizer)
+        with self._lock, torch.inference_mode():
+            if seed is not None:
+                torch.manual_seed(seed)
+            out = self.model.generate(**enc, **kwargs)
+            scores = None
+            if logprobs:
+                scores = self.model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
+        generated = out.sequences[:, width:].tolist()
+        prompt_lens = enc["attention_mask"].sum(dim=1).tolist()
+        rows: list[list[Completion]] = []
+        for i, ids in enumerate(generated):
+            end = next((j for j, t in enumerate(ids) if t in self._eos), None)
+            body = ids if end is None else ids[:end]
+            text, stopped = cut_at_stop(self.tokenizer.decode(body, skip_special_tokens=True), stop)
+            lp = None
+            if scores is not None:
+                lp = [TokenLogprob(self.tokenizer.decode([t]), float(s)) for t, s in zip(body, scores[i][: len(body)].tolist())]
+            done = end is not None or stopped
+            completion = Completion(
+                text=text.strip() if self.chat else text,
+                finish_reason="stop" if done else "length",
+                prompt_tokens=int(prompt_lens[i]),
+                completion_tokens=len(body) + (1 if end is not None else 0),
+                logprobs=lp,
+            )
+            if i % n == 0:
+                rows.append([])
+            rows[-1].append(completion)
+        return rows
+
+    def close(self) -> None:
+        self.model = None
