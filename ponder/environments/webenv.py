@@ -1,0 +1,440 @@
+"""``WebEnv``: a gymnasium-style web environment over the local sites in a real browser, with
+exact snapshot/restore for tree search.
+
+    with WebEnv() as env:                      # starts its own SiteServer and Chromium
+        obs = env.reset(task)                  # seeded database, fresh browser context, start URL
+        res = env.step("click [12]")           # a bad action is an error in the observation
+        state = env.snapshot()                 # database + URL, cookies, storage, forms, scroll, tabs
+        env.step("type [5] [usb] [1]")
+        env.restore(state)                     # back, in tens of milliseconds, same text, same DB
+        score = env.evaluate()
+
+Snapshot/restore never relaunches anything: the server copies a database image back and the
+browser context gets its cookies back and re-loads each tab's URL from the restored server, then
+puts form values, focus, scroll position and storage back. Where a snapshot is impossible (a
+real WebArena deployment: ``can_snapshot`` is False), :meth:`WebEnv.replay` resets and replays
+the actions instead.
+
+A crashed browser is relaunched; the step that saw it is reported with ``done=True`` and
+``info["env_error"]``, and :meth:`WebEnv.evaluate` raises :class:`~ponder.errors.EnvError` for
+that episode, so runners can tell an environment failure from a task failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from ponder.errors import BudgetExceeded, EnvError, PonderError
+from ponder.tools.actions import Action, ActionError, parse_action
+from ponder.tools.browser import Browser, BrowserCrashed, BrowserSession
+
+try:
+    from ponder.environments.evaluators import Score
+except ImportError:  # pragma: no cover - only until the evaluators module lands
+
+    @dataclass
+    class Score:  # type: ignore[no-redef]
+        value: float
+        details: dict = field(default_factory=dict)
+
+
+@dataclass
+class Observation:
+    """What the agent sees after each step.
+
+    Attributes:
+        text: the accessibility tree as text with integer ids (``[12] button 'Add to cart'``).
+        url: the active tab's URL.
+        tabs: the open tabs' titles (the active one is ``tabs[active_tab]``).
+        last_action_error: why the last action failed, or None.
+        screenshot: a PNG of the active tab when the env was made with ``screenshot=True``.
+        intent: the task's instruction.
+        active_tab: index of the active tab.
+    """
+
+    text: str
+    url: str
+    tabs: list[str]
+    last_action_error: str | None
+    screenshot: bytes | None = None
+    intent: str = ""
+    active_tab: int = 0
+
+
+@dataclass
+class StepResult:
+    """One step's outcome. ``info`` holds ``action`` (the parsed action as a dict, or None),
+    ``destructive`` (the action commits irreversible state), ``error`` (the error kind: ``parse``,
+    ``element``, ``blocked``, ``timeout``, ``action``, ``input``, ``done``, ``env``, or None),
+    ``env_error`` (a message when the environment itself failed), ``blocked`` (refused URLs) and
+    ``ms`` (the step's wall time)."""
+
+    observation: Observation
+    done: bool
+    answer: str | None
+    info: dict
+
+
+@dataclass(frozen=True)
+class StateId:
+    """An opaque, self-contained snapshot of a :class:`WebEnv` (hashable by its ``key``)."""
+
+    key: int
+    server: Any = field(repr=False, compare=False)
+    browser: dict = field(repr=False, compare=False)
+    task: Any = field(repr=False, compare=False)
+    actions: tuple[str, ...] = field(compare=False)
+    answer: str | None = field(compare=False)
+    done: bool = field(compare=False)
+
+
+class RemoteSites:
+    """Sites someone else runs (a real WebArena deployment): base URLs only. The env cannot
+    reset or snapshot their state, so ``can_snapshot`` is False and search uses
+    :meth:`WebEnv.replay`; tasks that need a login start signed out.
+
+    Args:
+        base_urls: site key -> base URL (``{"shopping": "http://host:7770"}``).
+    """
+
+    def __init__(self, base_urls: dict[str, str]):
+        if not base_urls:
+            raise EnvError("RemoteSites needs at least one base URL",
+                           hint="set PONDER_WEBARENA_HOST or PONDER_WEBARENA_<SITE> (see ponder.environments.webarena)")
+        self.base_urls = dict(base_urls)
+
+    @classmethod
+    def from_env(cls) -> RemoteSites:
+        """Base URLs from ``PONDER_WEBARENA_*`` environment variables."""
+        from ponder.environments.webarena import base_urls_from_env
+
+        return cls(base_urls_from_env())
+
+    def start(self) -> RemoteSites:
+        return self
+
+    def stop(self) -> None:
+        pass
+
+
+_PLACEHOLDER = re.compile(r"__([A-Z_]+)__")
+_state_keys = itertools.count(1)
+
+
+def _resolve_url(url: str, base_urls: dict[str, str]) -> str:
+    try:
+        from ponder.environments.tasks import resolve_url
+    except ImportError:  # pragma: no cover - until tasks.py lands
+        resolve_url = None
+    if resolve_url is not None:
+        return resolve_url(url, base_urls)
+
+    def sub(m: re.Match) -> str:  # pragma: no cover
+        key = m.group(1).lower()
+        return base_urls.get(key, m.group(0))
+
+    return _PLACEHOLDER.sub(sub, url)
+
+
+class WebEnv:
+    """A web environment over :class:`~ponder.environments.server.SiteServer` sites in Chromium.
+
+    Args:
+        server: the sites to act on; when None the env starts (and later stops) its own.
+        chromium: the Chromium executable (default: ``chromium`` on PATH).
+        headless: run Chromium without a window.
+        usage: a :class:`~ponder.usage.Usage` ledger; each step charges ``env_steps=1`` and its
+            wall time to ``env_seconds`` (checked against the budget before the step).
+        screenshot: attach a PNG screenshot to every observation.
+        max_obs_chars: cut the observation text past this many characters.
+        judge: the judge model for ``fuzzy_match`` evaluation (None: the deterministic fallback).
+        browser: share a running :class:`~ponder.tools.browser.Browser` (same thread) instead of
+            launching one.
+        seed: the data seed of the server the env starts itself.
+        viewport: the page size in CSS pixels (a long page's observation starts at its top).
+    """
+
+    #: snapshot()/restore() work (False for a real WebArena deployment: use replay()).
+    can_snapshot = True
+    #: A reset puts the server's database back to its seeded state.
+    reset_restores_state = True
+
+    def __init__(
+        self,
+        *,
+        server=None,
+        chromium: str | None = None,
+        headless: bool = True,
+        usage=None,
+        screenshot: bool = False,
+        max_obs_chars: int = 6000,
+        judge=None,
+        browser: Browser | None = None,
+        seed: int = 0,
+        viewport: tuple[int, int] = (1280, 720),
+    ):
+        self._own_server = server is None
+        if server is None:
+            from ponder.environments.server import SiteServer
+
+            server = SiteServer(seed=seed)
+        if not server.base_urls:
+            server.start()
+        self.server = server
+        # A server that cannot snapshot (RemoteSites) makes this env replay-only.
+        self.can_snapshot = callable(getattr(server, "snapshot", None))
+        self.reset_restores_state = callable(getattr(server, "reset", None))
+        self._own_browser = browser is None
+        hosts = {"localhost", "127.0.0.1"} | {urlsplit(u).hostname or "" for u in server.base_urls.values()}
+        self.browser = browser or Browser(chromium, headless=headless, hosts=hosts - {""})
+        self.usage = usage
+        self.screenshot = screenshot
+        self.max_obs_chars = max_obs_chars
+        self.judge = judge
+        self.viewport = tuple(viewport)
+        self.session: BrowserSession | None = None
+        self.task = None
+        self.actions_taken: list[str] = []
+        self.answer: str | None = None
+        self.done = False
+        self.env_error: str | None = None
+        self.last_observation: Observation | None = None
+
+    # ---- helpers --------------------------------------------------------------------------------
+    @property
+    def origins(self) -> list[str]:
+        return sorted(set(self.server.base_urls.values()))
+
+    @property
+    def page(self):
+        """The active tab's Playwright page (for evaluators and debugging)."""
+        return self.session.page if self.session else None
+
+    def _observe(self, error: str | None = None) -> Observation:
+        view = self.session.observe(max_chars=self.max_obs_chars, screenshot=self.screenshot)
+        obs = Observation(view.text, view.url, view.tabs, error, view.screenshot,
+                          getattr(self.task, "intent", "") or "", self.session.active)
+        self.last_observation = obs
+        return obs
+
+    def _new_session(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+        self.browser.start()
+        try:
+            self.session = BrowserSession(self.browser, origins=self.origins, viewport=self.viewport)
+        except BrowserCrashed:
+            self.browser.restart()
+            self.session = BrowserSession(self.browser, origins=self.origins, viewport=self.viewport)
+
+    def _recover(self, e: BaseException) -> str:
+        """The browser died: relaunch it with a fresh context so the env is usable again."""
+        msg = f"environment error: {e}"
+        self.env_error = msg
+        self.done = True
+        try:
+            if self.session is not None:
+                self.session.close()
+        except Exception:
+            pass
+        self.session = None
+        self.browser.restart()
+        self.session = BrowserSession(self.browser, origins=self.origins, viewport=self.viewport)
+        return msg
+
+    def _resolve(self, url: str) -> str:
+        try:
+            return _resolve_url(url, self.server.base_urls)
+        except PonderError as e:  # an unknown placeholder is the agent's mistake, not a crash
+            raise ActionError(f"goto: {e.message}") from e
+
+    def _start_urls(self, task) -> list[str]:
+        raw = getattr(task, "start_url", "") or ""
+        urls = [u.strip() for u in raw.split("|AND|") if u.strip()]
+        return [_resolve_url(u, self.server.base_urls) for u in urls] or [next(iter(self.server.base_urls.values()))]
+
+    # ---- the gymnasium-style API ---------------------------------------------------------------
+    def reset(self, task) -> Observation:
+        """Start an episode: the server back to its seeded state, a fresh browser context (logged
+        in when the task says ``require_login``), the task's start URL(s) open. Its wall time is
+        charged to ``env_seconds`` (not a step)."""
+        with self._charged():
+            return self._reset(task)
+
+    def _charged(self):
+        """Charge a block's wall time to ``env_seconds`` of the ledger, if there is one."""
+        return self.usage.timer("env_seconds") if self.usage is not None else contextlib.nullcontext()
+
+    def _reset(self, task) -> Observation:
+        self.task = task
+        self.actions_taken = []
+        self.answer = None
+        self.done = False
+        self.env_error = None
+        if self.reset_restores_state:
+            self.server.reset()
+        for attempt in (0, 1):
+            try:
+                self._new_session()
+                if getattr(task, "require_login", False) and hasattr(self.server, "login_cookies"):
+                    cookies = []
+                    for site in getattr(task, "sites", []) or []:
+                        if site in self.server.base_urls:
+                            cookies += self.server.login_cookies(site)
+                    if cookies:
+                        self.session.context.add_cookies(cookies)
+                self.session.open(self._start_urls(task))
+                return self._observe()
+            except BrowserCrashed:
+                if attempt:
+                    raise
+                self.browser.restart()
+        raise EnvError("unreachable")  # pragma: no cover
+
+    def step(self, action: str) -> StepResult:
+        """Run one action (text as a model wrote it). Bad or failed actions come back as
+        ``last_action_error``; only a budget overrun raises (:class:`BudgetExceeded`)."""
+        if self.session is None or self.task is None:
+            raise EnvError("step() before reset()", hint="call env.reset(task) first")
+        if self.usage is not None:
+            self.usage.check(env_steps=1)
+        start = time.perf_counter()
+        info: dict = {"action": None, "destructive": False, "error": None, "env_error": None, "blocked": []}
+        try:
+            result = self._step(action, info)
+        except BudgetExceeded:
+            raise
+        except BrowserCrashed as e:
+            msg = self._recover(e)
+            info.update(error="env", env_error=msg)
+            obs = Observation("", "", [], msg, None, getattr(self.task, "intent", ""))
+            self.last_observation = obs
+            result = StepResult(obs, True, None, info)
+        elapsed = time.perf_counter() - start
+        info["ms"] = round(elapsed * 1000, 2)
+        if self.usage is not None:
+            self.usage.charge(env_steps=1, env_seconds=elapsed)
+        return result
+
+    def _step(self, text: str, info: dict) -> StepResult:
+        if self.done:
+            info["error"] = "done"
+            obs = self._observe("the episode has ended (stop was called); reset() to start another")
+            return StepResult(obs, True, self.answer, info)
+        self.actions_taken.append(text)
+        try:
+            action = parse_action(text)
+        except ActionError as e:
+            info["error"] = "parse"
+            return StepResult(self._observe(str(e)), False, None, info)
+        info["action"] = action.to_dict()
+        outcome = self.session.execute(action, resolve_url=self._resolve)
+        info["destructive"] = outcome.destructive
+        info["blocked"] = outcome.blocked
+        if outcome.error:
+            info["error"] = "element" if outcome.error.startswith(("no element", "element [")) else outcome.kind
+        if outcome.stop:
+            self.done = True
+            self.answer = outcome.answer
+        return StepResult(self._observe(outcome.error), self.done, self.answer, info)
+
+    def snapshot(self) -> StateId:
+        """Capture the whole state: the server's database and the browser context (cookies,
+        storage, each tab's URL, history, form values, focus and scroll), plus the episode's
+        actions, answer and done flag."""
+        if self.session is None:
+            raise EnvError("snapshot() before reset()", hint="call env.reset(task) first")
+        if not self.can_snapshot:
+            raise EnvError("these sites' server state cannot be snapshotted", hint="use env.replay(actions)")
+        try:
+            browser_state = self.session.capture()
+        except BrowserCrashed as e:
+            raise EnvError(self._recover(e)) from e
+        return StateId(next(_state_keys), self.server.snapshot(), browser_state, self.task,
+                       tuple(self.actions_taken), self.answer, self.done)
+
+    def restore(self, state: StateId) -> Observation:
+        """Return exactly to ``state``: same database content, same observation text. Its wall
+        time is charged to ``env_seconds`` (not a step)."""
+        if not isinstance(state, StateId):
+            raise EnvError(f"restore() needs a StateId from snapshot(), got {type(state).__name__}")
+        with self._charged():
+            return self._restore(state)
+
+    def _restore(self, state: StateId) -> Observation:
+        if self.session is None:
+            self._new_session()
+        self.server.restore(state.server)
+        self.task = state.task
+        self.actions_taken = list(state.actions)
+        self.answer, self.done, self.env_error = state.answer, state.done, None
+        try:
+            self.session.apply(state.browser)
+            return self._observe()
+        except BrowserCrashed as e:
+            self._recover(e)
+            self.env_error = None
+            self.done = state.done
+            self.session.apply(state.browser)
+            return self._observe()
+
+    def replay(self, actions: list[str]) -> Observation:
+        """Reset to the current task and run ``actions`` again: the fallback where a snapshot is
+        impossible. Returns the last observation."""
+        if self.task is None:
+            raise EnvError("replay() before reset()", hint="call env.reset(task) first")
+        obs = self.reset(self.task)
+        for a in actions:
+            res = self.step(a)
+            obs = res.observation
+            if res.info.get("env_error"):
+                break
+        return obs
+
+    def evaluate(self) -> Score:
+        """Score the episode with the task's evaluator (WebArena's semantics).
+
+        Raises:
+            EnvError: the episode hit an environment failure; it has no task score.
+        """
+        if self.task is None:
+            raise EnvError("evaluate() before reset()", hint="call env.reset(task) first")
+        if self.env_error:
+            raise EnvError(f"the episode hit an environment error and cannot be scored: {self.env_error}")
+        from ponder.environments.evaluators import evaluate
+
+        try:
+            return evaluate(self.task, answer=self.answer, page=self.page, server=self.server, judge=self.judge)
+        except BrowserCrashed as e:
+            raise EnvError(self._recover(e)) from e
+        except PonderError:
+            raise
+
+    def close(self) -> None:
+        """Close the browser context, and the browser and server if this env started them."""
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+        if self._own_browser:
+            self.browser.close()
+        if self._own_server:
+            self.server.stop()
+
+    def __enter__(self) -> WebEnv:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # Parsing is exposed for agents that want to validate an action before spending a step.
+    @staticmethod
+    def parse(action: str) -> Action:
+        """Parse an action string (raises :class:`~ponder.tools.actions.ActionError`)."""
+        return parse_action(action)
