@@ -42,7 +42,10 @@ def self_consistency_demo(console: Console, model_name: str | None) -> None:
 
 #: Later capabilities add (title, "module:function") here; each takes (console, model_name).
 SECTIONS: list[tuple[str, str]] = [
-    ("Collaboration: self-consistency with the local model", "ponder.demo:self_consistency_demo"),
+    ("Models: self-consistency over 8 batched samples", "ponder.demo:self_consistency_demo"),
+    ("Interaction: a shop task solved with best-first search in a real browser", "ponder.graphs.web_demo:web_demo"),
+    ("Retrieval: a question answered over a small corpus, with evidence", "ponder.retrieval.demo:qa_demo"),
+    ("Collaboration: a graph of LLM calls", "ponder.graphs.collab_demo:collab_demo"),
 ]
 
 

@@ -8,12 +8,12 @@ slows prompt processing, so a second context is opened only when logprobs are fi
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
 from ponder.errors import PonderError, missing_extra
 from ponder.models.base import ChatModel, Completion, ModelInfo, TokenLogprob, render_completion_prompt
+from ponder.models.cpu import default_threads
 
 
 def _import():
@@ -22,18 +22,6 @@ def _import():
     except ImportError as e:
         raise missing_extra("llama-cpp-python", "llamacpp") from e
     return llama_cpp
-
-
-def default_threads() -> int:
-    """All cores on an idle machine, one on a busy one. llama.cpp's worker threads spin at each
-    barrier; when the cores are oversubscribed a 2-thread decode was measured 10x slower than a
-    1-thread one (138 s vs 14 s for 32 tokens at load 16 on 2 cores). ``$PONDER_LLAMA_THREADS``
-    overrides."""
-    if os.environ.get("PONDER_LLAMA_THREADS"):
-        return int(os.environ["PONDER_LLAMA_THREADS"])
-    cores = os.cpu_count() or 1
-    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return cores if busy < cores - 0.5 else max(1, cores // 2)
 
 
 class LlamaCppChatModel(ChatModel):

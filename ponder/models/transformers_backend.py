@@ -17,7 +17,14 @@ from pathlib import Path
 import platformdirs
 
 from ponder.errors import MissingDependency, PonderError, missing_extra
-from ponder.models.base import ChatModel, Completion, ModelInfo, TokenLogprob, cut_at_stop, render_completion_prompt
+from ponder.models.base import (
+    ChatModel,
+    Completion,
+    ModelInfo,
+    TokenLogprob,
+    cut_at_stop,
+    render_completion_prompt,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +96,11 @@ class TransformersChatModel(ChatModel):
             raise PonderError(f"{folder} is not a Hugging Face model folder (no config.json)")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-        if threads:
-            torch.set_num_threads(threads)
+        if not self.device.startswith("cuda"):
+            from ponder.models.cpu import default_threads
+
+            # process-wide in torch: by default only ever lowered, never raised behind a caller's back
+            torch.set_num_threads(threads or min(default_threads(), torch.get_num_threads()))
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
