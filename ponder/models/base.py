@@ -64,6 +64,10 @@ def render_completion_prompt(messages: Messages) -> str:
     return "\n\n".join(lines)
 
 
+#: Stops added for base models so they end their turn instead of writing the next "Question:".
+COMPLETION_STOPS = ["\n\nQuestion:", "\n\nInstructions:", "\n\nAnswer:"]
+
+
 def cut_at_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
     """Truncate ``text`` at the earliest stop string; say whether one was found."""
     if not stop:
@@ -134,6 +138,8 @@ class ChatModel(abc.ABC):
                 completion_tokens=len(batch) * n * max_tokens,
                 flops=2.0 * self.info.parameters * worst,
             )
+        if not self.info.chat:
+            stop = [*(stop or []), *COMPLETION_STOPS]
         start = time.perf_counter()
         out = self._generate_batch(
             list(batch), n=n, temperature=temperature, max_tokens=max_tokens,

