@@ -1,0 +1,1 @@
+"""LLM roles: each module holds one role's prompts and the parsing of its replies."""
