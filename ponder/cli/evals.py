@@ -1,0 +1,194 @@
+"""``ponder eval web|miniwob|qa``, ``ponder report`` and ``ponder trace view``."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+console = Console()
+
+eval_app = typer.Typer(no_args_is_help=True, help="Run a strategy over many tasks (resumable results file).")
+trace_app = typer.Typer(no_args_is_help=True, help="Look at run traces.")
+
+STRATEGY_HELP = "greedy | recheck | best-first | best-of-n"
+
+
+def _config(horizon, candidates, temperature, max_tokens, max_obs_chars, judge_samples, rechecks, branching, depth,
+            value_budget, threshold, trajectories, search_rounds, value, seed):
+    from ponder.evals.web import agent_config
+
+    return agent_config(
+        horizon=horizon, candidates=candidates, temperature=temperature, max_tokens=max_tokens, max_obs_chars=max_obs_chars,
+        judge_samples=judge_samples, rechecks=rechecks, branching=branching, depth=depth, value_budget=value_budget,
+        threshold=threshold, trajectories=trajectories, search_rounds=search_rounds, value=value, seed=seed,
+    )
+
+
+def _summary(rows: list[dict]) -> None:
+    from ponder.evals.report import summarize
+
+    for s in summarize(rows):
+        console.print(
+            f"[bold]{escape(s['kind'])} {escape(s['strategy'])}[/] ({escape(s['model'])}): success {s['successes']}/{s['n']} = "
+            f"{s['success_rate']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}], errors {s['errors']}, "
+            f"{s['tokens']:.0f} tokens/task, {s['seconds']:.1f} s/task"
+        )
+
+
+# The agent options are shared by `eval web` and `eval miniwob`.
+_O = typer.Option
+
+
+@eval_app.command("web")
+def eval_web(
+    out: str = _O(..., "--out", "-o", help="Results file (JSONL); rows already there are skipped."),
+    tasks: str = _O("all", help="all | a site (shop, forum, wiki, ...) | comma-separated task ids."),
+    per_site: int = _O(None, "--per-site", help="A stratified sample of this many tasks per site."),
+    strategy: str = _O("greedy", help=STRATEGY_HELP),
+    budget: str = _O(None, help="Per-task limits, e.g. calls=40,tokens=30000,env_steps=30."),
+    model: str = _O(None, "--model", "-m", help="Registry name (default smollm2-135m)."),
+    workers: int = _O(1, help="Parallel workers, each with its own browser and sites."),
+    seed: int = _O(0, help="Random seed."),
+    limit: int = _O(None, help="Run at most this many tasks."),
+    label: str = _O(None, help="Row label (default: the strategy with its budget)."),
+    trace_dir: str = _O(None, "--trace-dir", help="Where traces go (default: next to --out, <name>-traces/)."),
+    horizon: int = _O(6, help="Most environment steps on the committed trajectory."),
+    candidates: int = _O(5, help="Actions sampled per actor call (one batched call)."),
+    temperature: float = _O(0.8, help="Actor sampling temperature."),
+    max_tokens: int = _O(24, help="New tokens per sampled action."),
+    max_obs_chars: int = _O(2000, help="Observation characters shown to the model."),
+    judge_samples: int = _O(3, help="Value-judge samples per state (k)."),
+    rechecks: int = _O(1, help="recheck: re-check prompts after an answer."),
+    branching: int = _O(3, help="best-first: children per expansion (b)."),
+    depth: int = _O(3, help="best-first: depth of one search round (d)."),
+    value_budget: int = _O(10, "--value-budget", "-c", help="best-first: value calls per search round (c)."),
+    threshold: float = _O(1.0, help="best-first: a value this high ends a search round."),
+    trajectories: int = _O(4, help="best-of-n: trajectories (N)."),
+    search_rounds: int = _O(0, help="best-first: search rounds (0: until answer or horizon)."),
+    value: str = _O("judge", help="judge (the model) | oracle (the environment's evaluator: an upper bound)."),
+) -> None:
+    """Evaluate a web strategy on the local sites' tasks."""
+    from ponder.evals.web import run_web_eval
+    from ponder.usage import Budget
+
+    cfg = _config(horizon, candidates, temperature, max_tokens, max_obs_chars, judge_samples, rechecks, branching, depth,
+                  value_budget, threshold, trajectories, search_rounds, value, seed)
+    rows = run_web_eval(tasks=tasks, per_site=per_site, strategy=strategy, model=model, config=cfg, budget=Budget.parse(budget),
+                        workers=workers, out=out, limit=limit, label=label, trace_dir=trace_dir)
+    _summary(rows)
+
+
+@eval_app.command("miniwob")
+def eval_miniwob(
+    out: str = _O(..., "--out", "-o", help="Results file (JSONL); rows already there are skipped."),
+    tasks: str = _O("all", help="all | comma-separated MiniWoB++ task names."),
+    episodes: int = _O(1, help="Seeded episodes per task."),
+    strategy: str = _O("greedy", help=STRATEGY_HELP),
+    budget: str = _O(None, help="Per-task limits, e.g. calls=40,tokens=30000."),
+    model: str = _O(None, "--model", "-m", help="Registry name (default smollm2-135m)."),
+    workers: int = _O(1, help="Parallel workers, each with its own browser."),
+    seed: int = _O(0, help="Random seed (the first episode's)."),
+    limit: int = _O(None, help="Run at most this many tasks."),
+    label: str = _O(None, help="Row label (default: the strategy with its budget)."),
+    trace_dir: str = _O(None, "--trace-dir", help="Where traces go (default: next to --out, <name>-traces/)."),
+    horizon: int = _O(6, help="Most environment steps on the committed trajectory."),
+    candidates: int = _O(5, help="Actions sampled per actor call."),
+    temperature: float = _O(0.8, help="Actor sampling temperature."),
+    max_tokens: int = _O(24, help="New tokens per sampled action."),
+    max_obs_chars: int = _O(2000, help="Observation characters shown to the model."),
+    judge_samples: int = _O(3, help="Value-judge samples per state (k)."),
+    rechecks: int = _O(1, help="recheck: re-check prompts after an answer."),
+    branching: int = _O(3, help="best-first: children per expansion (b)."),
+    depth: int = _O(3, help="best-first: depth of one search round (d)."),
+    value_budget: int = _O(10, "--value-budget", "-c", help="best-first: value calls per search round (c)."),
+    threshold: float = _O(1.0, help="best-first: a value this high ends a search round."),
+    trajectories: int = _O(4, help="best-of-n: trajectories (N)."),
+    search_rounds: int = _O(0, help="best-first: search rounds (0: until answer or horizon)."),
+    value: str = _O("judge", help="judge | oracle (the task's reward: an upper bound)."),
+) -> None:
+    """Evaluate a web strategy on MiniWoB++ tasks."""
+    from ponder.evals.web import run_miniwob_eval
+    from ponder.usage import Budget
+
+    cfg = _config(horizon, candidates, temperature, max_tokens, max_obs_chars, judge_samples, rechecks, branching, depth,
+                  value_budget, threshold, trajectories, search_rounds, value, seed)
+    rows = run_miniwob_eval(tasks=tasks, strategy=strategy, model=model, config=cfg, budget=Budget.parse(budget),
+                            workers=workers, out=out, limit=limit, episodes=episodes, label=label, trace_dir=trace_dir)
+    _summary(rows)
+
+
+@eval_app.command("qa")
+def eval_qa(
+    out: str = _O(..., "--out", "-o", help="Results file (JSONL); rows already there are skipped."),
+    dataset: str = _O("hotpotqa", help="Dataset name or path."),
+    method: str = _O("adaptive-note", help="QA method."),
+    model: str = _O(None, "--model", "-m", help="Registry name (default smollm2-135m)."),
+    workers: int = _O(1, help="Parallel workers."),
+    limit: int = _O(None, help="Run at most this many questions."),
+    seed: int = _O(0, help="Random seed."),
+    budget: str = _O(None, help="Per-question limits, e.g. calls=20,tokens=20000."),
+    top_k: int = _O(5, "--top-k", help="Passages retrieved per query."),
+    index: str = _O(None, help="A prebuilt index folder (default: the dataset's cached index)."),
+) -> None:
+    """Evaluate a retrieval QA method (see ponder.evals.qa)."""
+    from ponder.evals.qa import run_qa_eval
+
+    rows = run_qa_eval(dataset=dataset, method=method, model=model, workers=workers, out=out, limit=limit, seed=seed,
+                       budget=budget, top_k=top_k, index=index)
+    _summary(rows)
+
+
+def report(
+    files: list[str] = typer.Argument(..., help="Results files (JSONL) from `ponder eval`."),
+    png: str = _O(None, "--png", help="Where to write the success-against-compute plot (default: next to the first file)."),
+    as_json: bool = _O(False, "--json", help="Print the summary as JSON."),
+    as_markdown: bool = _O(False, "--markdown", help="Print the summary as a Markdown table."),
+) -> None:
+    """Summarise results: success rate with a Wilson 95% interval and compute per task, per
+    (kind, strategy, model); writes a PNG of success against tokens."""
+    from pathlib import Path
+
+    from ponder.evals.report import load, markdown, plot, summarize
+
+    summary = summarize(load(files))
+    target = Path(png) if png else Path(files[0]).with_name(Path(files[0]).stem + "-report.png")
+    plot(summary, target)
+    if as_json:
+        print(json.dumps({"summary": summary, "png": str(target)}, indent=2))
+        return
+    if as_markdown:
+        print(markdown(summary))
+        return
+    extra = sorted({k for s in summary for k in s["metrics"] if k not in ("nodes", "restores", "replays")})
+    table = Table("kind", "strategy", "model", "n", "success", "95% CI", "errors", "tokens/task", "calls/task",
+                  "env steps/task", "s/task", *extra, title="results")
+    for s in summary:
+        table.add_row(
+            escape(s["kind"]), escape(s["strategy"]), escape(s["model"]), str(s["n"]), f"{s['success_rate']:.3f}",
+            f"[{s['ci_low']:.3f}, {s['ci_high']:.3f}]", str(s["errors"]), f"{s['tokens']:.0f}", f"{s['calls']:.1f}",
+            f"{s['env_steps']:.1f}", f"{s['seconds']:.1f}", *[f"{s['metrics'].get(k, float('nan')):.3f}" for k in extra],
+        )
+    console.print(table)
+    console.print(f"plot: {escape(str(target))}")
+
+
+@trace_app.command("view")
+def trace_view(
+    trace: str = typer.Argument(..., help="A trace JSON file (written by `ponder eval web`)."),
+    out: str = _O(None, "--out", "-o", help="The HTML file (default: the trace's name with .html)."),
+) -> None:
+    """Write a self-contained HTML page that draws the search tree and steps through it."""
+    from ponder.graphs.trace import write_html
+
+    path = write_html(trace, out)
+    console.print(f"wrote {escape(str(path))}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(eval_app, name="eval")
+    app.add_typer(trace_app, name="trace")
+    app.command("report")(report)

@@ -1,0 +1,115 @@
+"""``ponder report``: summarise results files into a table per (kind, strategy, model) with the
+success rate and its Wilson 95% interval, mean compute per task (tokens, calls, environment
+steps, seconds) and the mean of any numeric ``metrics`` entries (QA rows carry ``em``, ``f1``,
+...), plus a PNG of success against compute (tokens per task)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from ponder.errors import ConfigError
+from ponder.evals.runner import read_rows
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval for a binomial proportion (95% by default)."""
+    if n <= 0:
+        return (0.0, 0.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def summarize(rows: Sequence[dict]) -> list[dict]:
+    """One summary dict per (kind, label-or-strategy, model), in first-seen order."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        key = (r.get("kind", "?"), r.get("label") or r.get("strategy", "?"), r.get("model", "?"))
+        groups.setdefault(key, []).append(r)
+    out = []
+    for (kind, strategy, model), rs in groups.items():
+        n = len(rs)
+        wins = sum(1 for r in rs if r.get("success"))
+        lo, hi = wilson(wins, n)
+        usage = [r.get("usage") or {} for r in rs]
+        metrics: dict[str, list[float]] = {}
+        for r in rs:
+            for k, v in (r.get("metrics") or {}).items():
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    metrics.setdefault(k, []).append(float(v))
+        out.append({
+            "kind": kind, "strategy": strategy, "model": model, "n": n, "successes": wins,
+            "success_rate": wins / n if n else 0.0, "ci_low": lo, "ci_high": hi,
+            "errors": sum(1 for r in rs if r.get("error")),
+            "mean_score": _mean([float(r.get("score") or 0.0) for r in rs]),
+            "tokens": _mean([float(u.get("tokens", 0)) for u in usage]),
+            "calls": _mean([float(u.get("calls", 0)) for u in usage]),
+            "env_steps": _mean([float(u.get("env_steps", 0)) for u in usage]),
+            "seconds": _mean([float(r.get("seconds") or 0.0) for r in rs]),
+            "metrics": {k: sum(v) / len(v) for k, v in metrics.items()},
+        })
+    return out
+
+
+def load(paths: Sequence[str | Path]) -> list[dict]:
+    if not paths:
+        raise ConfigError("ponder report needs at least one results file")
+    rows: list[dict] = []
+    for p in paths:
+        if not Path(p).is_file():
+            raise ConfigError(f"results file not found: {p}")
+        got = read_rows(p)
+        if not got:
+            raise ConfigError(f"{p}: no result rows")
+        rows += got
+    return rows
+
+
+def plot(summary: Sequence[dict], path: str | Path) -> Path:
+    """Success rate (with the interval) against mean tokens per task, one point per row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for s in summary:
+        x = s["tokens"] or 0.0
+        y = s["success_rate"]
+        ax.errorbar([x], [y], yerr=[[y - s["ci_low"]], [s["ci_high"] - y]], fmt="o", capsize=4,
+                    label=f"{s['kind']}: {s['strategy']} (n={s['n']})")
+    ax.set_xlabel("tokens per task (mean)")
+    ax.set_ylabel("success rate (Wilson 95% interval)")
+    ax.set_ylim(-0.02, 1.02)
+    if any((s["tokens"] or 0) > 0 for s in summary):
+        ax.set_xscale("symlog")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    ax.set_title("success against compute")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def markdown(summary: Sequence[dict]) -> str:
+    """The summary as a Markdown table (for docs/RESULTS.md)."""
+    extra = sorted({k for s in summary for k in s["metrics"] if k not in ("nodes", "restores", "replays")})
+    head = ["kind", "strategy", "model", "n", "success", "95% CI", "errors", "tokens/task", "calls/task", "env steps/task", "s/task", *extra]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s in summary:
+        cells = [s["kind"], s["strategy"], s["model"], str(s["n"]), f"{s['success_rate']:.3f}",
+                 f"[{s['ci_low']:.3f}, {s['ci_high']:.3f}]", str(s["errors"]), f"{s['tokens']:.0f}", f"{s['calls']:.1f}",
+                 f"{s['env_steps']:.1f}", f"{s['seconds']:.1f}", *[f"{s['metrics'].get(k, float('nan')):.3f}" for k in extra]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,358 @@
+"""Web and MiniWoB++ evaluation: run one strategy over many tasks with
+:func:`ponder.evals.runner.run_items` (progress bar, resumable JSONL, K workers each owning an
+environment), one row per task.
+
+Each worker is a thread that owns its environment for the whole run (Playwright binds browser
+objects to the thread that made them), so environments are created, used and closed in the same
+thread. Each task also runs under LangGraph's SQLite checkpointer (``<out>.ckpt.sqlite``): a run
+killed mid-task resumes inside that task, not only at the next one.
+
+Row fields: ``id``, ``kind`` (``web`` / ``miniwob``), ``strategy``, ``label`` (the strategy
+with its budget, e.g. ``best-first c=5``), ``model``, ``seed``, ``success``, ``score``,
+``usage``, ``seconds``, ``trace``, ``error`` (an environment failure, distinct from a task
+failure), ``answer``, ``stop_reason``, ``actions``, ``site``, ``difficulty``, ``config``.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ponder.errors import ConfigError, EnvError, PonderError
+from ponder.evals.runner import run_items
+from ponder.graphs.web_agent import STRATEGIES, WebAgentConfig, forget_thread, run_web
+from ponder.usage import Budget
+
+
+class EnvWorker:
+    """A thread that owns one environment: jobs run in it one at a time, so the environment is
+    made, used and closed by the same thread."""
+
+    def __init__(self, factory: Callable[[], Any], name: str = "env-worker"):
+        self.factory = factory
+        self.env: Any = None
+        self._jobs: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                break
+            fn, fut = job
+            try:
+                if self.env is None:
+                    self.env = self.factory()
+                fut.set_result(fn(self.env))
+            except BaseException as e:  # delivered to the caller
+                fut.set_exception(e)
+        if self.env is not None:
+            try:
+                self.env.close()
+            except Exception:
+                pass
+
+    def call(self, fn: Callable[[Any], Any]) -> Any:
+        fut: Future = Future()
+        self._jobs.put((fn, fut))
+        return fut.result()
+
+    def discard_env(self) -> None:
+        """Drop a broken environment (the next job makes a new one)."""
+
+        def drop(env: Any) -> None:
+            try:
+                env.close()
+            except Exception:
+                pass
+            self.env = None
+
+        self.call(drop)
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join(timeout=60)
+
+
+@dataclass
+class EvalItem:
+    """One task to run: its id, what ``reset`` gets, and labels for the row."""
+
+    id: str
+    task: Any
+    site: str = ""
+    difficulty: str = ""
+    seed: int = 0
+
+
+def select_tasks(tasks: Sequence[Any], spec: str = "all", *, per_site: int | None = None, seed: int = 0) -> list[Any]:
+    """Pick tasks by ``all``, a site name, or comma-separated ids; with ``per_site``, a
+    stratified sample of that many per site (spread over difficulties, seeded)."""
+    spec = (spec or "all").strip()
+    sites = sorted({s for t in tasks for s in (getattr(t, "sites", None) or [])})
+    if spec == "all":
+        chosen = list(tasks)
+    elif spec in sites:
+        chosen = [t for t in tasks if spec in (t.sites or [])]
+    else:
+        by_id = {str(t.task_id): t for t in tasks}
+        wanted = [s.strip() for s in spec.split(",") if s.strip()]
+        missing = [w for w in wanted if w not in by_id]
+        if missing:
+            raise ConfigError(
+                f"--tasks: unknown task id(s) {', '.join(missing[:5])}",
+                hint=f"use all, a site ({', '.join(sites)}) or ids from `ponder web tasks`",
+            )
+        chosen = [by_id[w] for w in wanted]
+    if per_site:
+        rng = random.Random(seed)
+        out = []
+        for site in sites:
+            pool = [t for t in chosen if (t.sites or [""])[0] == site]
+            by_level: dict[str, list] = {}
+            for t in pool:
+                by_level.setdefault(str(getattr(t, "difficulty", "")), []).append(t)
+            for group in by_level.values():
+                rng.shuffle(group)
+            picked: list = []
+            levels = sorted(by_level)
+            while len(picked) < min(per_site, len(pool)):  # round-robin over difficulties
+                for lv in levels:
+                    if by_level[lv] and len(picked) < per_site:
+                        picked.append(by_level[lv].pop())
+            out += sorted(picked, key=lambda t: str(t.task_id))
+        chosen = out
+    return chosen
+
+
+def strategy_label(strategy: str, config: WebAgentConfig) -> str:
+    """A short name for a strategy with its compute knobs, for report tables."""
+    if strategy == "best-first":
+        label = f"best-first c={config.value_budget} b={config.branching}"
+    elif strategy == "best-of-n":
+        label = f"best-of-n N={config.trajectories}"
+    elif strategy == "recheck":
+        label = f"recheck R={config.rechecks}"
+    else:
+        label = strategy
+    return label + (" oracle" if config.value == "oracle" else "")
+
+
+def _model_name(model: Any) -> str:
+    return model if isinstance(model, str) else getattr(model, "name", str(model))
+
+
+def run_eval(
+    items: Sequence[EvalItem],
+    *,
+    kind: str,
+    env_factory: Callable[[], Any],
+    reset: Callable[[Any, EvalItem], Any] | None = None,
+    strategy: str = "greedy",
+    model: Any = None,
+    config: WebAgentConfig | None = None,
+    budget: Budget | None = None,
+    workers: int = 1,
+    out: str | Path,
+    trace_dir: str | Path | None = None,
+    label: str | None = None,
+    success_threshold: float = 1.0,
+    show_progress: bool = True,
+    checkpoint: bool = True,
+) -> list[dict]:
+    """Run ``strategy`` on every item not yet in ``out``; returns all rows of ``out``.
+
+    Args:
+        items: the tasks, each with a unique id.
+        kind: the row's ``kind`` (``web``, ``miniwob``).
+        env_factory: makes one environment (called once per worker, in the worker's thread).
+        reset: ``reset(env, item) -> Observation`` (default ``env.reset(item.task)``).
+        model: a :class:`~ponder.models.base.ChatModel` or a registry name.
+        success_threshold: a score at or above this is a success.
+    """
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {strategy!r}", hint=f"one of: {', '.join(STRATEGIES)}")
+    if workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
+    from ponder.models.registry import load_model
+
+    llm = load_model(model) if model is None or isinstance(model, str) else model
+    config = config or WebAgentConfig()
+    label = label or strategy_label(strategy, config)
+    out = Path(out)
+    trace_dir = Path(trace_dir) if trace_dir else out.with_name(out.stem + "-traces")
+    ckpt = out.with_name(out.name + ".ckpt.sqlite") if checkpoint else None
+    pool = [EnvWorker(env_factory, name=f"env-worker-{i}") for i in range(workers)]
+
+    def work(item: EvalItem, slot: int) -> dict:
+        worker = pool[slot]
+        start = time.perf_counter()
+        thread_id = f"{kind}:{item.id}:{label}:{config.seed}"
+        row: dict = {"id": item.id, "kind": kind, "strategy": strategy, "label": label, "model": llm.name,
+                     "seed": config.seed, "site": item.site, "difficulty": item.difficulty}
+
+        def episode(env: Any) -> dict:
+            reset_fn = (lambda: reset(env, item)) if reset else None
+            result = run_web(env, item.task, llm, strategy=strategy, config=config, budget=budget, reset=reset_fn,
+                             checkpoint=ckpt, thread_id=thread_id)
+            score = env.evaluate()
+            return {"result": result, "score": score}
+
+        try:
+            done = worker.call(episode)
+            result, score = done["result"], done["score"]
+            value = float(score.value)
+            trace = dict(result.trace)
+            trace["score"] = value
+            trace["score_details"] = getattr(score, "details", {})
+            from ponder.graphs.trace import write_trace
+
+            path = write_trace(trace, trace_dir / f"{_safe(item.id)}.json")
+            row.update(success=value >= success_threshold, score=value, usage=result.usage, answer=result.answer,
+                       stop_reason=result.stop_reason, actions=result.actions, trace=str(path), error=None,
+                       metrics={"value_calls": trace["stats"].get("total_value_calls", 0),
+                                "nodes": len(trace["nodes"]),
+                                "restores": result.runtime.counts["restore"], "replays": result.runtime.counts["replay"]})
+        except EnvError as e:
+            worker.discard_env()
+            row.update(success=False, score=0.0, usage={}, trace=None, error=f"{type(e).__name__}: {e}")
+        except PonderError:
+            raise  # a configuration problem: stop the run, it would fail every task
+        except Exception as e:  # a crashed browser or driver: an environment failure, not a task failure
+            worker.discard_env()
+            row.update(success=False, score=0.0, usage={}, trace=None,
+                       error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc(limit=3))
+        if ckpt is not None and row.get("error") is None:
+            forget_thread(ckpt, thread_id)
+        row["seconds"] = round(time.perf_counter() - start, 3)
+        row["config"] = config.to_dict()
+        return row
+
+    try:
+        return run_items(items, work, out=out, key=lambda it: it.id, workers=workers,
+                         description=f"{kind} {label}", show_progress=show_progress)
+    finally:
+        for w in pool:
+            w.close()
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+def agent_config(
+    *,
+    horizon: int = 6,
+    candidates: int = 5,
+    temperature: float = 0.8,
+    max_tokens: int = 24,
+    max_obs_chars: int = 2000,
+    judge_samples: int = 3,
+    rechecks: int = 1,
+    branching: int = 3,
+    depth: int = 3,
+    value_budget: int = 10,
+    threshold: float = 1.0,
+    trajectories: int = 4,
+    search_rounds: int = 0,
+    value: str = "judge",
+    seed: int = 0,
+) -> WebAgentConfig:
+    """A :class:`WebAgentConfig` from flat options (what the CLI passes)."""
+    from ponder.agents.value_judge import JudgeConfig
+    from ponder.agents.web_actor import ActorConfig
+
+    base = WebAgentConfig()
+    return replace(
+        base,
+        horizon=horizon, rechecks=rechecks, branching=branching, depth=depth, value_budget=value_budget,
+        threshold=threshold, trajectories=trajectories, search_rounds=search_rounds, value=value, seed=seed,
+        actor=ActorConfig(n=candidates, temperature=temperature, max_tokens=max_tokens, max_obs_chars=max_obs_chars),
+        judge=JudgeConfig(k=judge_samples, max_obs_chars=min(max_obs_chars, 1000), recent=1),
+    )
+
+
+def run_web_eval(
+    *,
+    tasks: str = "all",
+    per_site: int | None = None,
+    strategy: str = "greedy",
+    model: Any = None,
+    config: WebAgentConfig | None = None,
+    budget: Budget | None = None,
+    workers: int = 1,
+    out: str | Path,
+    limit: int | None = None,
+    label: str | None = None,
+    show_progress: bool = True,
+    env_factory: Callable[[], Any] | None = None,
+    task_list: Sequence[Any] | None = None,
+    trace_dir: str | Path | None = None,
+) -> list[dict]:
+    """``ponder eval web``: the local sites' tasks (``task_list`` overrides the built-in ones,
+    ``env_factory`` the :class:`~ponder.environments.webenv.WebEnv`)."""
+    if task_list is None:
+        from ponder.environments.tasks import builtin_tasks
+
+        task_list = builtin_tasks()
+    config = config or WebAgentConfig()
+    chosen = select_tasks(task_list, tasks, per_site=per_site, seed=config.seed)
+    if limit:
+        chosen = chosen[:limit]
+    items = [EvalItem(str(t.task_id), t, (getattr(t, "sites", None) or [""])[0], str(getattr(t, "difficulty", "")), config.seed) for t in chosen]
+    if env_factory is None:
+        from ponder.environments.webenv import WebEnv
+
+        env_factory = WebEnv
+    return run_eval(items, kind="web", env_factory=env_factory, strategy=strategy, model=model, config=config,
+                    budget=budget, workers=workers, out=out, label=label, show_progress=show_progress, trace_dir=trace_dir)
+
+
+def run_miniwob_eval(
+    *,
+    tasks: str = "all",
+    strategy: str = "greedy",
+    model: Any = None,
+    config: WebAgentConfig | None = None,
+    budget: Budget | None = None,
+    workers: int = 1,
+    out: str | Path,
+    limit: int | None = None,
+    episodes: int = 1,
+    label: str | None = None,
+    show_progress: bool = True,
+    trace_dir: str | Path | None = None,
+) -> list[dict]:
+    """``ponder eval miniwob``: MiniWoB++ tasks (``all`` = the adapter's
+    ``RECOMMENDED_TASKS``, doable with WebArena's actions, or comma-separated names),
+    ``episodes`` seeds each; success is a raw reward > 0."""
+    from ponder.environments import miniwob
+
+    known = miniwob.miniwob_tasks()
+    names = list(miniwob.RECOMMENDED_TASKS) if tasks in ("all", "", None) else [s.strip() for s in tasks.split(",") if s.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(f"--tasks: unknown MiniWoB++ task(s) {', '.join(unknown[:5])}",
+                          hint=f"all (= {len(miniwob.RECOMMENDED_TASKS)} tasks doable with WebArena's actions) or names such as "
+                               f"{', '.join(miniwob.RECOMMENDED_TASKS[:6])}")
+    if limit:
+        names = names[:limit]
+    config = config or WebAgentConfig()
+    items = [EvalItem(f"{n}#{config.seed + e}", n, "miniwob", "", config.seed + e) for n in names for e in range(episodes)]
+    def make_env() -> Any:
+        env = miniwob.MiniWoBEnv()
+        env.reset_restores_state = True  # a reset restarts the page: nothing a branch does persists
+        return env
+
+    return run_eval(items, kind="miniwob", env_factory=make_env, reset=lambda env, it: env.reset(it.task, seed=it.seed),
+                    strategy=strategy, model=model, config=config, budget=budget, workers=workers, out=out, label=label,
+                    success_threshold=1e-9, show_progress=show_progress, trace_dir=trace_dir)

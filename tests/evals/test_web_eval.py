@@ -1,0 +1,137 @@
+"""The web eval runner on the toy environment (scripted model): rows, traces, workers that own
+their environment, resumability, and ``ponder report``."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from typer.testing import CliRunner
+
+from ponder.environments.toy import TOY_POLICY, TOY_STATUSES, ToyEnv, ToyTask, price_task, scripted_web_model
+from ponder.evals.report import markdown, summarize, wilson
+from ponder.evals.runner import read_rows
+from ponder.evals.web import EvalItem, run_eval, select_tasks, strategy_label
+from ponder.graphs.web_agent import WebAgentConfig
+
+
+class TrackedToyEnv(ToyEnv):
+    made: list = []
+
+    def __init__(self):
+        super().__init__()
+        self.thread = threading.get_ident()
+        self.used_threads: set = set()
+        TrackedToyEnv.made.append(self)
+
+    def step(self, action):
+        self.used_threads.add(threading.get_ident())
+        return super().step(action)
+
+    def close(self):
+        self.closed_in = threading.get_ident()
+        super().close()
+
+
+def items(k=4):
+    tasks = [price_task()] + [ToyTask(f"toy-{i}", "What is the price of the Zen Laptop?", answer="$999") for i in range(k - 1)]
+    return [EvalItem(t.task_id, t, "toy", "easy") for t in tasks]
+
+
+def test_rows_traces_workers_and_resume(tmp_path):
+    TrackedToyEnv.made = []
+    model = scripted_web_model(TOY_POLICY, TOY_STATUSES)
+    out = tmp_path / "res.jsonl"
+    rows = run_eval(items(4), kind="web", env_factory=TrackedToyEnv, strategy="best-first", model=model,
+                    config=WebAgentConfig(), workers=2, out=out, show_progress=False)
+    assert len(rows) == 4 and {r["id"] for r in rows} == {"toy-price", "toy-0", "toy-1", "toy-2"}
+    for r in rows:
+        assert r["kind"] == "web" and r["strategy"] == "best-first" and r["label"] == "best-first c=10 b=3"
+        assert r["success"] is True and r["score"] == 1.0 and r["error"] is None
+        assert r["usage"]["calls"] > 0 and r["usage"]["env_steps"] > 0 and r["seconds"] >= 0
+        trace = json.loads(open(r["trace"]).read())
+        assert trace["score"] == 1.0 and trace["task_id"] == r["id"] and trace["committed"]
+    # each worker made its environment, used it and closed it in its own thread
+    assert 1 <= len(TrackedToyEnv.made) <= 2
+    for env in TrackedToyEnv.made:
+        assert env.used_threads == {env.thread} and env.closed_in == env.thread
+    # the checkpoints of finished tasks were removed; a second run does nothing
+    calls = len(model.calls)
+    again = run_eval(items(4), kind="web", env_factory=TrackedToyEnv, strategy="best-first", model=model,
+                     workers=2, out=out, show_progress=False)
+    assert len(again) == 4 and len(model.calls) == calls
+
+
+def test_a_crashing_environment_is_an_error_row_not_a_crash(tmp_path):
+    class Broken(ToyEnv):
+        def step(self, action):
+            raise RuntimeError("browser went away")
+
+    rows = run_eval(items(2), kind="web", env_factory=Broken, strategy="greedy",
+                    model=scripted_web_model(TOY_POLICY, TOY_STATUSES), out=tmp_path / "r.jsonl", show_progress=False)
+    assert len(rows) == 2 and all(r["error"] and "browser went away" in r["error"] and r["success"] is False for r in rows)
+
+
+def test_select_tasks_by_site_ids_and_stratified():
+    class T:
+        def __init__(self, i, site, level):
+            self.task_id, self.sites, self.difficulty = f"{site}-{i}", [site], level
+
+    tasks = [T(i, s, ("easy", "medium", "hard")[i % 3]) for s in ("shop", "wiki") for i in range(9)]
+    assert len(select_tasks(tasks, "all")) == 18
+    assert {t.sites[0] for t in select_tasks(tasks, "wiki")} == {"wiki"}
+    assert [t.task_id for t in select_tasks(tasks, "shop-1,wiki-2")] == ["shop-1", "wiki-2"]
+    picked = select_tasks(tasks, "all", per_site=4, seed=1)
+    assert len(picked) == 8
+    for site in ("shop", "wiki"):
+        levels = [t.difficulty for t in picked if t.sites[0] == site]
+        assert len(levels) == 4 and set(levels) == {"easy", "medium", "hard"}
+    assert [t.task_id for t in picked] == [t.task_id for t in select_tasks(tasks, "all", per_site=4, seed=1)]
+    from ponder.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown task id"):
+        select_tasks(tasks, "shop-1,nope")
+
+
+def test_wilson_interval():
+    lo, hi = wilson(5, 10)
+    assert lo == pytest.approx(0.2366, abs=1e-3) and hi == pytest.approx(0.7634, abs=1e-3)
+    assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == 1.0 and wilson(0, 0) == (0.0, 0.0)
+
+
+def test_report_groups_rows_and_writes_a_plot(tmp_path):
+    rows_a = [{"id": str(i), "kind": "web", "strategy": "greedy", "label": "greedy", "model": "m", "success": i < 2,
+               "score": float(i < 2), "usage": {"tokens": 100, "calls": 2, "env_steps": 3}, "seconds": 1.0} for i in range(4)]
+    rows_b = [{"id": str(i), "kind": "qa", "strategy": "note", "model": "m", "success": True, "score": 1.0,
+               "metrics": {"f1": 0.5 + 0.1 * i, "em": 0}, "usage": {"tokens": 1000, "calls": 5}, "seconds": 2.0} for i in range(2)]
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text("\n".join(json.dumps(r) for r in rows_a) + "\n")
+    b.write_text("\n".join(json.dumps(r) for r in rows_b) + "\n")
+    summary = summarize(read_rows(a) + read_rows(b))
+    web, qa = summary
+    assert (web["n"], web["successes"], web["tokens"], web["env_steps"]) == (4, 2, 100, 3)
+    assert qa["metrics"]["f1"] == pytest.approx(0.55) and qa["metrics"]["em"] == 0
+    assert "| web | greedy | m | 4 | 0.500 |" in markdown(summary)
+
+    from ponder.cli.main import app
+
+    png = tmp_path / "plot.png"
+    result = CliRunner().invoke(app, ["report", str(a), str(b), "--png", str(png), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [s["strategy"] for s in data["summary"]] == ["greedy", "note"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_names_a_missing_file(tmp_path):
+    from ponder.cli.main import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["report", str(tmp_path / "nope.jsonl")])
+    assert e.value.code == 1
+
+
+def test_strategy_labels():
+    assert strategy_label("best-first", WebAgentConfig(value_budget=5)) == "best-first c=5 b=3"
+    assert strategy_label("greedy", WebAgentConfig(value="oracle")) == "greedy oracle"
