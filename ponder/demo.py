@@ -32,7 +32,8 @@ def self_consistency_demo(console: Console, model_name: str | None) -> None:
     samples = model.generate(messages, n=8, temperature=0.7, max_tokens=12, seed=0, usage=usage)
     answers = [extract_short_answer(c.text) for c in samples]
     answer, tally = majority_vote(answers)
-    table = Table("answer", "votes", title=f"self-consistency over 8 samples: {QUESTION}")
+    console.print(f"question: {QUESTION} (8 samples, one batched call)")
+    table = Table("answer", "votes")
     for text, votes in tally.items():
         table.add_row(text, f"{votes:g}")
     console.print(table)

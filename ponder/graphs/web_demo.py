@@ -62,7 +62,7 @@ def web_demo(console: Any, model_name: Any = None, *, out_dir: str | Path | None
     solved = score.value >= 1.0
     console.print(
         f"  committed: {' -> '.join(result.actions) or '(nothing)'}; score {score.value:.1f} "
-        f"({'solved' if solved else 'not solved: the 135M model often is not, see docs/results/web-agents.md'}); "
+        f"({'solved' if solved else 'not solved: the 135M model often is not, see docs/RESULTS.md'}); "
         f"{result.usage['calls']} model calls, {result.usage['tokens']} tokens, {result.usage['env_steps']} env steps"
     )
     console.print(f"  trace page: {html_path}")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The runs behind docs/results/web-agents.md. Each job is resumable: rerun it to continue (rows
+# The runs behind docs/RESULTS.md (web agents section). Each job is resumable: rerun it to continue (rows
 # already in its results file are skipped; a task killed midway resumes from its checkpoint).
 # Usage: bash results/web/run.sh JOB [JOB ...]   (jobs run one after another)
 # Jobs: web-greedy web-recheck web-bf5 web-bf10 web-bf5-oracle web-greedy-all web-recheck-all
