@@ -31,7 +31,10 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(tmp_pat
              # mismatch) that aborts the run; fuzzing still sends malformed (negative) data
              "--phases", "examples,fuzzing,stateful",
              "--max-examples", "8", "--max-time", "100", "--seed", "7", "--workers", "2",
-             "--request-timeout", "30", "--no-color", "--warnings", "off"],
+             "--request-timeout", "30", "--no-color", "--warnings", "off",
+             # hypothesis' generator health checks judge the data generation, not the server:
+             # a path parameter with a tight pattern can trip filter_too_much on some runs
+             "--suppress-health-check", "filter_too_much,too_slow"],
             capture_output=True, text=True, timeout=300,
         )
         assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
