@@ -17,15 +17,62 @@ trace_app = typer.Typer(no_args_is_help=True, help="Look at run traces.")
 STRATEGY_HELP = "greedy | recheck | best-first | best-of-n"
 
 
-def _config(horizon, candidates, temperature, max_tokens, max_obs_chars, judge_samples, rechecks, branching, depth,
-            value_budget, threshold, trajectories, search_rounds, value, seed):
-    from ponder.evals.web import agent_config
+# `eval web` and `eval miniwob` share the run options and the agent options; each is declared once
+# here and added to both commands' signatures by `_with_agent_options`.
+_O = typer.Option
+RUN_OPTIONS = {
+    "strategy": (str, _O("greedy", help=STRATEGY_HELP)),
+    "budget": (str, _O(None, help="Per-task limits, e.g. calls=40,tokens=30000,env_steps=30.")),
+    "model": (str, _O(None, "--model", "-m", help="Registry name (default smollm2-135m).")),
+    "workers": (int, _O(1, help="Parallel workers, each with its own browser (and sites).")),
+    "seed": (int, _O(0, help="Random seed.")),
+    "limit": (int, _O(None, help="Run at most this many tasks.")),
+    "label": (str, _O(None, help="Row label (default: the strategy with its budget).")),
+    "trace_dir": (str, _O(None, "--trace-dir", help="Where traces go (default: next to --out, <name>-traces/).")),
+}
+AGENT_OPTIONS = {
+    "horizon": (int, _O(6, help="Most environment steps on the committed trajectory.")),
+    "candidates": (int, _O(5, help="Actions sampled per actor call (one batched call).")),
+    "temperature": (float, _O(0.8, help="Actor sampling temperature.")),
+    "max_tokens": (int, _O(24, help="New tokens per sampled action.")),
+    "max_obs_chars": (int, _O(2000, help="Observation characters shown to the model.")),
+    "judge_samples": (int, _O(3, help="Value-judge samples per state (k).")),
+    "rechecks": (int, _O(1, help="recheck: re-check prompts after an answer.")),
+    "branching": (int, _O(3, help="best-first: children per expansion (b).")),
+    "depth": (int, _O(3, help="best-first: depth of one search round (d).")),
+    "value_budget": (int, _O(10, "--value-budget", "-c", help="best-first: value calls per search round (c).")),
+    "threshold": (float, _O(1.0, help="best-first: a value this high ends a search round.")),
+    "trajectories": (int, _O(4, help="best-of-n: trajectories (N).")),
+    "search_rounds": (int, _O(0, help="best-first: search rounds (0: until answer or horizon).")),
+    "value": (str, _O("judge", help="judge (the model) | oracle (the environment's evaluator or reward: an upper bound).")),
+}
 
-    return agent_config(
-        horizon=horizon, candidates=candidates, temperature=temperature, max_tokens=max_tokens, max_obs_chars=max_obs_chars,
-        judge_samples=judge_samples, rechecks=rechecks, branching=branching, depth=depth, value_budget=value_budget,
-        threshold=threshold, trajectories=trajectories, search_rounds=search_rounds, value=value, seed=seed,
-    )
+
+def _with_agent_options(command):
+    """Add the shared options to ``command``'s signature; it receives ``run`` (the run options)
+    and ``config`` (a WebAgentConfig) instead of the individual agent options."""
+    import functools
+    import inspect
+
+    own = [p for p in inspect.signature(command).parameters.values() if p.name not in ("run", "config")]
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+              for name, (kind, option) in {**RUN_OPTIONS, **AGENT_OPTIONS}.items()]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs):
+        from ponder.evals.web import agent_config
+        from ponder.usage import Budget
+
+        agent = {name: kwargs.pop(name) for name in AGENT_OPTIONS}
+        run = {name: kwargs.pop(name) for name in RUN_OPTIONS}
+        config = agent_config(**agent, seed=run["seed"])
+        run["budget"] = Budget.parse(run["budget"])
+        del run["seed"]  # carried by the config
+        return command(**kwargs, run=run, config=config)
+
+    wrapper.__signature__ = inspect.Signature([*own, *shared])
+    del wrapper.__wrapped__  # typer must read the new signature, not the command's
+    return wrapper
 
 
 def _summary(rows: list[dict]) -> None:
@@ -39,86 +86,32 @@ def _summary(rows: list[dict]) -> None:
         )
 
 
-# The agent options are shared by `eval web` and `eval miniwob`.
-_O = typer.Option
-
-
 @eval_app.command("web")
+@_with_agent_options
 def eval_web(
     out: str = _O(..., "--out", "-o", help="Results file (JSONL); rows already there are skipped."),
     tasks: str = _O("all", help="all | a site (shop, forum, wiki, ...) | comma-separated task ids."),
     per_site: int = _O(None, "--per-site", help="A stratified sample of this many tasks per site."),
-    strategy: str = _O("greedy", help=STRATEGY_HELP),
-    budget: str = _O(None, help="Per-task limits, e.g. calls=40,tokens=30000,env_steps=30."),
-    model: str = _O(None, "--model", "-m", help="Registry name (default smollm2-135m)."),
-    workers: int = _O(1, help="Parallel workers, each with its own browser and sites."),
-    seed: int = _O(0, help="Random seed."),
-    limit: int = _O(None, help="Run at most this many tasks."),
-    label: str = _O(None, help="Row label (default: the strategy with its budget)."),
-    trace_dir: str = _O(None, "--trace-dir", help="Where traces go (default: next to --out, <name>-traces/)."),
-    horizon: int = _O(6, help="Most environment steps on the committed trajectory."),
-    candidates: int = _O(5, help="Actions sampled per actor call (one batched call)."),
-    temperature: float = _O(0.8, help="Actor sampling temperature."),
-    max_tokens: int = _O(24, help="New tokens per sampled action."),
-    max_obs_chars: int = _O(2000, help="Observation characters shown to the model."),
-    judge_samples: int = _O(3, help="Value-judge samples per state (k)."),
-    rechecks: int = _O(1, help="recheck: re-check prompts after an answer."),
-    branching: int = _O(3, help="best-first: children per expansion (b)."),
-    depth: int = _O(3, help="best-first: depth of one search round (d)."),
-    value_budget: int = _O(10, "--value-budget", "-c", help="best-first: value calls per search round (c)."),
-    threshold: float = _O(1.0, help="best-first: a value this high ends a search round."),
-    trajectories: int = _O(4, help="best-of-n: trajectories (N)."),
-    search_rounds: int = _O(0, help="best-first: search rounds (0: until answer or horizon)."),
-    value: str = _O("judge", help="judge (the model) | oracle (the environment's evaluator: an upper bound)."),
+    *, run: dict, config,
 ) -> None:
     """Evaluate a web strategy on the local sites' tasks."""
     from ponder.evals.web import run_web_eval
-    from ponder.usage import Budget
 
-    cfg = _config(horizon, candidates, temperature, max_tokens, max_obs_chars, judge_samples, rechecks, branching, depth,
-                  value_budget, threshold, trajectories, search_rounds, value, seed)
-    rows = run_web_eval(tasks=tasks, per_site=per_site, strategy=strategy, model=model, config=cfg, budget=Budget.parse(budget),
-                        workers=workers, out=out, limit=limit, label=label, trace_dir=trace_dir)
-    _summary(rows)
+    _summary(run_web_eval(tasks=tasks, per_site=per_site, out=out, config=config, **run))
 
 
 @eval_app.command("miniwob")
+@_with_agent_options
 def eval_miniwob(
     out: str = _O(..., "--out", "-o", help="Results file (JSONL); rows already there are skipped."),
     tasks: str = _O("all", help="all | comma-separated MiniWoB++ task names."),
-    episodes: int = _O(1, help="Seeded episodes per task."),
-    strategy: str = _O("greedy", help=STRATEGY_HELP),
-    budget: str = _O(None, help="Per-task limits, e.g. calls=40,tokens=30000."),
-    model: str = _O(None, "--model", "-m", help="Registry name (default smollm2-135m)."),
-    workers: int = _O(1, help="Parallel workers, each with its own browser."),
-    seed: int = _O(0, help="Random seed (the first episode's)."),
-    limit: int = _O(None, help="Run at most this many tasks."),
-    label: str = _O(None, help="Row label (default: the strategy with its budget)."),
-    trace_dir: str = _O(None, "--trace-dir", help="Where traces go (default: next to --out, <name>-traces/)."),
-    horizon: int = _O(6, help="Most environment steps on the committed trajectory."),
-    candidates: int = _O(5, help="Actions sampled per actor call."),
-    temperature: float = _O(0.8, help="Actor sampling temperature."),
-    max_tokens: int = _O(24, help="New tokens per sampled action."),
-    max_obs_chars: int = _O(2000, help="Observation characters shown to the model."),
-    judge_samples: int = _O(3, help="Value-judge samples per state (k)."),
-    rechecks: int = _O(1, help="recheck: re-check prompts after an answer."),
-    branching: int = _O(3, help="best-first: children per expansion (b)."),
-    depth: int = _O(3, help="best-first: depth of one search round (d)."),
-    value_budget: int = _O(10, "--value-budget", "-c", help="best-first: value calls per search round (c)."),
-    threshold: float = _O(1.0, help="best-first: a value this high ends a search round."),
-    trajectories: int = _O(4, help="best-of-n: trajectories (N)."),
-    search_rounds: int = _O(0, help="best-first: search rounds (0: until answer or horizon)."),
-    value: str = _O("judge", help="judge | oracle (the task's reward: an upper bound)."),
+    episodes: int = _O(1, help="Seeded episodes per task (the first with --seed)."),
+    *, run: dict, config,
 ) -> None:
     """Evaluate a web strategy on MiniWoB++ tasks."""
     from ponder.evals.web import run_miniwob_eval
-    from ponder.usage import Budget
 
-    cfg = _config(horizon, candidates, temperature, max_tokens, max_obs_chars, judge_samples, rechecks, branching, depth,
-                  value_budget, threshold, trajectories, search_rounds, value, seed)
-    rows = run_miniwob_eval(tasks=tasks, strategy=strategy, model=model, config=cfg, budget=Budget.parse(budget),
-                            workers=workers, out=out, limit=limit, episodes=episodes, label=label, trace_dir=trace_dir)
-    _summary(rows)
+    _summary(run_miniwob_eval(tasks=tasks, episodes=episodes, out=out, config=config, **run))
 
 
 @eval_app.command("qa")

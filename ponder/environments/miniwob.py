@@ -25,9 +25,9 @@ import threading
 import time
 from pathlib import Path
 
-from ponder.environments.webenv import Observation, Score, StepResult
+from ponder.environments.browser_env import BrowserEnv, Observation
+from ponder.environments.evaluators import Score
 from ponder.errors import ConfigError, EnvError, MissingDependency
-from ponder.tools.actions import ActionError, parse_action
 from ponder.tools.browser import Browser, BrowserCrashed, BrowserSession
 
 #: Tasks doable through the accessibility tree and WebArena's actions (no coordinates, no
@@ -126,7 +126,7 @@ class MiniWoBServer:
         self._httpd.server_close()
 
 
-class MiniWoBEnv:
+class MiniWoBEnv(BrowserEnv):
     """MiniWoB++ tasks with :class:`~ponder.environments.webenv.WebEnv`'s observations and actions.
 
     Args:
@@ -158,28 +158,13 @@ class MiniWoBEnv:
         browser: Browser | None = None,
         server: MiniWoBServer | None = None,
     ):
-        self._own_server = server is None
-        self.server = server or MiniWoBServer()
-        self._own_browser = browser is None
-        self.browser = browser or Browser(chromium, headless=headless)
-        self.usage = usage
-        self.screenshot = screenshot
-        self.max_obs_chars = max_obs_chars
+        super().__init__(browser=browser or Browser(chromium, headless=headless), own_browser=browser is None,
+                         server=server or MiniWoBServer(), own_server=server is None, usage=usage,
+                         screenshot=screenshot, max_obs_chars=max_obs_chars)
         self.episode_max_ms = episode_max_ms
-        self.session: BrowserSession | None = None
-        self.task: str | None = None
         self.seed = 0
         self.intent = ""
-        self.actions_taken: list[str] = []
-        self.answer: str | None = None
-        self.done = False
-        self.env_error: str | None = None
         self.status: dict = {}
-        self.last_observation: Observation | None = None
-
-    @property
-    def page(self):
-        return self.session.page if self.session else None
 
     def _session(self) -> BrowserSession:
         if self.session is None or not self.browser.alive:
@@ -190,12 +175,6 @@ class MiniWoBEnv:
             self.session = BrowserSession(self.browser, origins=[self.server.url], typing="keys")
         return self.session
 
-    def _observe(self, error: str | None = None) -> Observation:
-        view = self.session.observe(max_chars=self.max_obs_chars, screenshot=self.screenshot)
-        obs = Observation(view.text, view.url, view.tabs, error, view.screenshot, self.intent, self.session.active)
-        self.last_observation = obs
-        return obs
-
     def reset(self, task, seed: int = 0) -> Observation:
         """Open task ``task`` (a name like ``click-button``, ``miniwob.click-button``, or an
         object with ``task_id``) and start a seeded episode."""
@@ -203,7 +182,8 @@ class MiniWoBEnv:
         if not (self.server.root / "miniwob" / f"{name}.html").exists():
             raise ConfigError(f"no MiniWoB++ task {name!r}", hint="see ponder.environments.miniwob.miniwob_tasks()")
         self.task, self.seed = name, int(seed)
-        self.actions_taken, self.answer, self.done, self.env_error, self.status = [], None, False, None, {}
+        self._new_episode()
+        self.status = {}
         for attempt in (0, 1):
             try:
                 session = self._session()
@@ -226,51 +206,23 @@ class MiniWoBEnv:
                 self.session = None
         raise EnvError("unreachable")  # pragma: no cover
 
-    def step(self, action: str) -> StepResult:
-        """Run one action; ``done`` turns True when the page ends the episode or on ``stop``."""
-        if self.session is None or self.task is None:
-            raise EnvError("step() before reset()", hint="call env.reset(task_name) first")
-        if self.usage is not None:
-            self.usage.check(env_steps=1)
-        start = time.perf_counter()
-        info: dict = {"action": None, "destructive": False, "error": None, "env_error": None, "blocked": []}
-        try:
-            result = self._step(action, info)
-        except BrowserCrashed as e:
-            msg = f"environment error: {e}"
-            self.env_error, self.done = msg, True
-            self.session = None
-            self.browser.restart()
-            info.update(error="env", env_error=msg)
-            obs = Observation("", "", [], msg, None, self.intent)
-            result = StepResult(obs, True, None, info)
-        elapsed = time.perf_counter() - start
-        info["ms"] = round(elapsed * 1000, 2)
-        if self.usage is not None:
-            self.usage.charge(env_steps=1, env_seconds=elapsed)
-        return result
+    def _intent(self) -> str:
+        return self.intent
 
-    def _step(self, text: str, info: dict) -> StepResult:
-        if self.done:
-            info["error"] = "done"
-            return StepResult(self._observe("the episode has ended; reset() to start another"), True, self.answer, info)
-        self.actions_taken.append(text)
-        try:
-            action = parse_action(text)
-        except ActionError as e:
-            info["error"] = "parse"
-            return StepResult(self._observe(str(e)), False, None, info)
-        info["action"] = action.to_dict()
+    def _crashed(self, e: BrowserCrashed) -> str:
+        msg = f"environment error: {e}"
+        self.env_error, self.done = msg, True
+        self.session = None
+        self.browser.restart()
+        return msg
+
+    def _execute(self, action, info: dict):
         outcome = self.session.execute(action)
-        if outcome.error:
-            info["error"] = "element" if outcome.error.startswith(("no element", "element [")) else outcome.kind
         self._read_status()
         info["reward"] = self.status.get("raw")
-        if outcome.stop:
-            self.done, self.answer = True, outcome.answer
         if self.status.get("done"):
             self.done = True
-        return StepResult(self._observe(outcome.error), self.done, self.answer, info)
+        return outcome
 
     def _read_status(self) -> None:
         if self.status.get("done"):
@@ -303,29 +255,6 @@ class MiniWoBEnv:
     def restore(self, state):
         self.snapshot()
 
-    def replay(self, actions: list[str]) -> Observation:
-        """Restart the same task and seed and run ``actions`` again."""
-        if self.task is None:
-            raise EnvError("replay() before reset()", hint="call env.reset(task_name) first")
-        obs = self.reset(self.task, self.seed)
-        for a in actions:
-            res = self.step(a)
-            obs = res.observation
-            if res.info.get("env_error"):
-                break
-        return obs
-
-    def close(self) -> None:
-        if self.session is not None:
-            self.session.close()
-            self.session = None
-        if self._own_browser:
-            self.browser.close()
-        if self._own_server:
-            self.server.stop()
-
-    def __enter__(self) -> MiniWoBEnv:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def _reset_again(self) -> Observation:
+        """Replay restarts the same task with the same seed."""
+        return self.reset(self.task, self.seed)

@@ -25,61 +25,17 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
-import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ponder.errors import BudgetExceeded, EnvError, PonderError
-from ponder.tools.actions import Action, ActionError, parse_action
+from ponder.environments.browser_env import BrowserEnv, Observation, StepResult
+from ponder.environments.evaluators import Score
+from ponder.errors import EnvError, PonderError
+from ponder.tools.actions import ActionError
 from ponder.tools.browser import Browser, BrowserCrashed, BrowserSession
 
-try:
-    from ponder.environments.evaluators import Score
-except ImportError:  # pragma: no cover - only until the evaluators module lands
-
-    @dataclass
-    class Score:  # type: ignore[no-redef]
-        value: float
-        details: dict = field(default_factory=dict)
-
-
-@dataclass
-class Observation:
-    """What the agent sees after each step.
-
-    Attributes:
-        text: the accessibility tree as text with integer ids (``[12] button 'Add to cart'``).
-        url: the active tab's URL.
-        tabs: the open tabs' titles (the active one is ``tabs[active_tab]``).
-        last_action_error: why the last action failed, or None.
-        screenshot: a PNG of the active tab when the env was made with ``screenshot=True``.
-        intent: the task's instruction.
-        active_tab: index of the active tab.
-    """
-
-    text: str
-    url: str
-    tabs: list[str]
-    last_action_error: str | None
-    screenshot: bytes | None = None
-    intent: str = ""
-    active_tab: int = 0
-
-
-@dataclass
-class StepResult:
-    """One step's outcome. ``info`` holds ``action`` (the parsed action as a dict, or None),
-    ``destructive`` (the action commits irreversible state), ``error`` (the error kind: ``parse``,
-    ``element``, ``blocked``, ``timeout``, ``action``, ``input``, ``done``, ``env``, or None),
-    ``env_error`` (a message when the environment itself failed), ``blocked`` (refused URLs) and
-    ``ms`` (the step's wall time)."""
-
-    observation: Observation
-    done: bool
-    answer: str | None
-    info: dict
-
+__all__ = ["Observation", "RemoteSites", "Score", "StateId", "StepResult", "WebEnv"]
 
 @dataclass(frozen=True)
 class StateId:
@@ -142,7 +98,7 @@ def _resolve_url(url: str, base_urls: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(sub, url)
 
 
-class WebEnv:
+class WebEnv(BrowserEnv):
     """A web environment over :class:`~ponder.environments.server.SiteServer` sites in Chromium.
 
     Args:
@@ -186,42 +142,20 @@ class WebEnv:
             server = SiteServer(seed=seed)
         if not server.base_urls:
             server.start()
-        self.server = server
         # A server that cannot snapshot (RemoteSites) makes this env replay-only.
         self.can_snapshot = callable(getattr(server, "snapshot", None))
         self.reset_restores_state = callable(getattr(server, "reset", None))
-        self._own_browser = browser is None
         hosts = {"localhost", "127.0.0.1"} | {urlsplit(u).hostname or "" for u in server.base_urls.values()}
-        self.browser = browser or Browser(chromium, headless=headless, hosts=hosts - {""})
-        self.usage = usage
-        self.screenshot = screenshot
-        self.max_obs_chars = max_obs_chars
+        super().__init__(browser=browser or Browser(chromium, headless=headless, hosts=hosts - {""}),
+                         own_browser=browser is None, server=server, own_server=self._own_server, usage=usage,
+                         screenshot=screenshot, max_obs_chars=max_obs_chars)
         self.judge = judge
         self.viewport = tuple(viewport)
-        self.session: BrowserSession | None = None
-        self.task = None
-        self.actions_taken: list[str] = []
-        self.answer: str | None = None
-        self.done = False
-        self.env_error: str | None = None
-        self.last_observation: Observation | None = None
 
     # ---- helpers --------------------------------------------------------------------------------
     @property
     def origins(self) -> list[str]:
         return sorted(set(self.server.base_urls.values()))
-
-    @property
-    def page(self):
-        """The active tab's Playwright page (for evaluators and debugging)."""
-        return self.session.page if self.session else None
-
-    def _observe(self, error: str | None = None) -> Observation:
-        view = self.session.observe(max_chars=self.max_obs_chars, screenshot=self.screenshot)
-        obs = Observation(view.text, view.url, view.tabs, error, view.screenshot,
-                          getattr(self.task, "intent", "") or "", self.session.active)
-        self.last_observation = obs
-        return obs
 
     def _new_session(self) -> None:
         if self.session is not None:
@@ -249,6 +183,14 @@ class WebEnv:
         self.session = BrowserSession(self.browser, origins=self.origins, viewport=self.viewport)
         return msg
 
+    _crashed = _recover
+
+    def _execute(self, action, info: dict):
+        outcome = self.session.execute(action, resolve_url=self._resolve)
+        info["destructive"] = outcome.destructive
+        info["blocked"] = outcome.blocked
+        return outcome
+
     def _resolve(self, url: str) -> str:
         try:
             return _resolve_url(url, self.server.base_urls)
@@ -274,10 +216,7 @@ class WebEnv:
 
     def _reset(self, task) -> Observation:
         self.task = task
-        self.actions_taken = []
-        self.answer = None
-        self.done = False
-        self.env_error = None
+        self._new_episode()
         if self.reset_restores_state:
             self.server.reset()
         for attempt in (0, 1):
@@ -297,53 +236,6 @@ class WebEnv:
                     raise
                 self.browser.restart()
         raise EnvError("unreachable")  # pragma: no cover
-
-    def step(self, action: str) -> StepResult:
-        """Run one action (text as a model wrote it). Bad or failed actions come back as
-        ``last_action_error``; only a budget overrun raises (:class:`BudgetExceeded`)."""
-        if self.session is None or self.task is None:
-            raise EnvError("step() before reset()", hint="call env.reset(task) first")
-        if self.usage is not None:
-            self.usage.check(env_steps=1)
-        start = time.perf_counter()
-        info: dict = {"action": None, "destructive": False, "error": None, "env_error": None, "blocked": []}
-        try:
-            result = self._step(action, info)
-        except BudgetExceeded:
-            raise
-        except BrowserCrashed as e:
-            msg = self._recover(e)
-            info.update(error="env", env_error=msg)
-            obs = Observation("", "", [], msg, None, getattr(self.task, "intent", ""))
-            self.last_observation = obs
-            result = StepResult(obs, True, None, info)
-        elapsed = time.perf_counter() - start
-        info["ms"] = round(elapsed * 1000, 2)
-        if self.usage is not None:
-            self.usage.charge(env_steps=1, env_seconds=elapsed)
-        return result
-
-    def _step(self, text: str, info: dict) -> StepResult:
-        if self.done:
-            info["error"] = "done"
-            obs = self._observe("the episode has ended (stop was called); reset() to start another")
-            return StepResult(obs, True, self.answer, info)
-        self.actions_taken.append(text)
-        try:
-            action = parse_action(text)
-        except ActionError as e:
-            info["error"] = "parse"
-            return StepResult(self._observe(str(e)), False, None, info)
-        info["action"] = action.to_dict()
-        outcome = self.session.execute(action, resolve_url=self._resolve)
-        info["destructive"] = outcome.destructive
-        info["blocked"] = outcome.blocked
-        if outcome.error:
-            info["error"] = "element" if outcome.error.startswith(("no element", "element [")) else outcome.kind
-        if outcome.stop:
-            self.done = True
-            self.answer = outcome.answer
-        return StepResult(self._observe(outcome.error), self.done, self.answer, info)
 
     def snapshot(self) -> StateId:
         """Capture the whole state: the server's database and the browser context (cookies,
@@ -385,19 +277,6 @@ class WebEnv:
             self.session.apply(state.browser)
             return self._observe()
 
-    def replay(self, actions: list[str]) -> Observation:
-        """Reset to the current task and run ``actions`` again: the fallback where a snapshot is
-        impossible. Returns the last observation."""
-        if self.task is None:
-            raise EnvError("replay() before reset()", hint="call env.reset(task) first")
-        obs = self.reset(self.task)
-        for a in actions:
-            res = self.step(a)
-            obs = res.observation
-            if res.info.get("env_error"):
-                break
-        return obs
-
     def evaluate(self) -> Score:
         """Score the episode with the task's evaluator (WebArena's semantics).
 
@@ -416,25 +295,3 @@ class WebEnv:
             raise EnvError(self._recover(e)) from e
         except PonderError:
             raise
-
-    def close(self) -> None:
-        """Close the browser context, and the browser and server if this env started them."""
-        if self.session is not None:
-            self.session.close()
-            self.session = None
-        if self._own_browser:
-            self.browser.close()
-        if self._own_server:
-            self.server.stop()
-
-    def __enter__(self) -> WebEnv:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    # Parsing is exposed for agents that want to validate an action before spending a step.
-    @staticmethod
-    def parse(action: str) -> Action:
-        """Parse an action string (raises :class:`~ponder.tools.actions.ActionError`)."""
-        return parse_action(action)

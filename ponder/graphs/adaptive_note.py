@@ -38,8 +38,9 @@ class AdaptiveNoteConfig:
         max_steps: refinement steps after the first note.
         max_fails: rejected notes before stopping.
         max_docs: unique documents before stopping.
-        stop_rule: ``"judge"`` (LLM compares notes) or ``"gain"`` (information-gain estimate,
-            one model call cheaper per step).
+        stop_rule: ``"judge"`` (the LLM compares the notes in both orders; when its verdict flips
+            with the order, the gain rule decides) or ``"gain"`` (the information-gain estimate
+            alone, two model calls cheaper per step).
         gain_threshold: the least decayed gain the ``gain`` rule accepts.
         decay: the per-step efficiency factor of the gain rule.
         append_question: retrieve with ``query + question`` (as the paper does).
@@ -183,11 +184,14 @@ def build_adaptive_note_graph(model: Any, index: Any, *, usage: Usage, config: A
     def judge(state: NoteState) -> dict:
         old, new = state["best_note"], state["note"]
         gain = information_gain(state["question"], old, new, state["new_hits"])
+        log: dict = {"gain": gain, "rule": cfg.stop_rule}
         if cfg.stop_rule == "gain":
             accepted = gain_rule.accepts(gain, state["step"] + 1)
         else:
-            accepted = note_judge.accepts(model, state["question"], old, new, usage=usage)
-        update: dict = {"step": state["step"] + 1, "_log": {"accepted": accepted, "gain": gain, "rule": cfg.stop_rule}}
+            # a verdict that flips with the order of the notes is position bias: the gain rule decides
+            log["verdict"] = note_judge.verdict(model, state["question"], old, new, usage=usage)
+            accepted = log["verdict"] == "new" or (log["verdict"] == "split" and gain_rule.accepts(gain, state["step"] + 1))
+        update: dict = {"step": state["step"] + 1, "_log": {"accepted": accepted, **log}}
         if accepted:
             update["best_note"] = new
         else:

@@ -1,4 +1,9 @@
-"""Local Hugging Face models: batched sampling with left padding, CUDA (bf16) when present.
+"""Local Hugging Face models: batched sampling with left padding, bf16 where the hardware
+multiplies it natively (CUDA, or a CPU with AMX / AVX512-BF16), CUDA when present.
+
+n samples of one prompt share one prefill: the prompt is run once and its KV cache copied to the
+n rows, so an agent sampling 5 candidate actions from a 2,000-token prompt pays for one
+prompt, not five.
 
 The bundled SmolLM2 ships as a GGUF file. transformers can read it but dequantises on every
 load (~20 s on 2 cores), so the first load converts it once to a safetensors copy under the
@@ -76,6 +81,17 @@ def importlib_missing(name: str) -> bool:
     return importlib.util.find_spec(name) is None
 
 
+def native_bf16(torch, device: str) -> bool:
+    """Whether ``device`` multiplies bf16 in hardware (on a CPU without it bf16 is emulated and slow)."""
+    if device.startswith("cuda"):
+        return True
+    cpu = getattr(torch, "cpu", None)
+    return any(bool(getattr(cpu, f, lambda: False)()) for f in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
+
+
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
 class TransformersChatModel(ChatModel):
     """A local causal LM through transformers.
 
@@ -85,17 +101,29 @@ class TransformersChatModel(ChatModel):
         device: ``"cuda"``, ``"cpu"`` or ``None`` (CUDA when available).
         chat: ``False`` for base models prompted as completion text.
         parameters: for the FLOPs estimate; measured from the weights when 0.
+        threads: torch threads on CPU (default: all cores on an idle machine, one on a busy one).
+        dtype: ``"auto"`` (bf16 where the device multiplies it natively: CUDA, or a CPU with AMX or
+            AVX512-BF16, where batched sampling of SmolLM2 runs ~1.5x faster; float32 elsewhere),
+            or one of ``float32``, ``bfloat16``, ``float16``.
+        share_prefill: run each prompt once for its n samples and copy the KV cache
+            (``False``: prefill every sample, as plain ``generate`` does).
     """
 
     def __init__(self, path: str | Path, *, name: str | None = None, device: str | None = None,
-                 chat: bool = True, parameters: int = 0, threads: int | None = None):
+                 chat: bool = True, parameters: int = 0, threads: int | None = None, dtype: str = "auto",
+                 share_prefill: bool = True):
         torch, transformers = _import()
+        if dtype not in DTYPES:
+            raise PonderError(f"unknown dtype {dtype!r} for {name or path}", hint=f"one of {', '.join(DTYPES)}")
         path = Path(path)
         folder = converted_copy(path) if path.suffix == ".gguf" else path
         if not (folder / "config.json").exists():
             raise PonderError(f"{folder} is not a Hugging Face model folder (no config.json)")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        if dtype == "auto":
+            dtype = "bfloat16" if native_bf16(torch, self.device) else "float32"
+        dtype = getattr(torch, dtype)
+        self.share_prefill = share_prefill
         if not self.device.startswith("cuda"):
             from ponder.models.cpu import default_threads
 
@@ -114,6 +142,8 @@ class TransformersChatModel(ChatModel):
             chat=self.chat, details={"device": self.device, "dtype": str(dtype).replace("torch.", "")},
         )
         self._torch = torch
+        # transformers 5 renamed the KV cache argument and output field (the old name warns)
+        self._cache_arg = "past_key_values" if int(transformers.__version__.split(".")[0]) < 5 else "cache"
         self._lock = threading.Lock()  # one generate at a time: the model and seeds are shared state
         eos = self.model.generation_config.eos_token_id
         self._eos = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id}
@@ -135,7 +165,9 @@ class TransformersChatModel(ChatModel):
 
     def _generate_batch(self, batch, *, n, temperature, max_tokens, stop, logprobs, seed):
         torch = self._torch
-        prompts = [self.prompt_text(m) for m in batch for _ in range(n)]
+        prompts = [self.prompt_text(m) for m in batch]
+        if not (self.share_prefill and n > 1):
+            prompts = [p for p in prompts for _ in range(n)]
         enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         width = enc["input_ids"].shape[1]
         if width + max_tokens > self.info.context_length:
@@ -157,6 +189,9 @@ class TransformersChatModel(ChatModel):
         with self._lock, torch.inference_mode():
             if seed is not None:
                 torch.manual_seed(seed)
+            if n > 1 and self.share_prefill and width > 1:
+                kwargs[self._cache_arg] = self._shared_prefill(enc, n)
+                enc = {k: v.repeat_interleave(n, dim=0) for k, v in enc.items()}
             out = self.model.generate(**enc, **kwargs)
             scores = None
             if logprobs:
@@ -183,6 +218,17 @@ class TransformersChatModel(ChatModel):
                 rows.append([])
             rows[-1].append(completion)
         return rows
+
+    def _shared_prefill(self, enc, n: int):
+        """The KV cache of every prompt but its last token, computed once and repeated for the n
+        samples; ``generate`` then feeds only the last token and samples the n rows apart."""
+        mask = enc["attention_mask"][:, :-1]
+        positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)  # as generate numbers left-padded rows
+        out = self.model(input_ids=enc["input_ids"][:, :-1], attention_mask=mask, position_ids=positions,
+                         use_cache=True, logits_to_keep=1)
+        cache = getattr(out, self._cache_arg)
+        cache.batch_repeat_interleave(n)
+        return cache
 
     def close(self) -> None:
         self.model = None

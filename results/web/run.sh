@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 P=".venv/bin/ponder"
-M="${PONDER_MODEL:-llamacpp:smollm2-135m}"
+M="${PONDER_MODEL:-smollm2-135m}"
 R=results/web
 T=${TRACES:-results/web/traces}
 COMMON="--model $M --horizon 5 --candidates 4 --max-tokens 20 --max-obs-chars 800 --judge-samples 3 --seed 0"

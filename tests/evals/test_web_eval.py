@@ -135,3 +135,22 @@ def test_report_names_a_missing_file(tmp_path):
 def test_strategy_labels():
     assert strategy_label("best-first", WebAgentConfig(value_budget=5)) == "best-first c=5 b=3"
     assert strategy_label("greedy", WebAgentConfig(value="oracle")) == "greedy oracle"
+
+
+@pytest.mark.parametrize("command", ["web", "miniwob"])
+def test_cli_passes_the_shared_agent_and_run_options(command, monkeypatch, tmp_path):
+    import ponder.evals.web as web_eval
+    from ponder.cli.main import app
+
+    seen = {}
+    monkeypatch.setattr(web_eval, f"run_{'web' if command == 'web' else 'miniwob'}_eval", lambda **kw: seen.update(kw) or [])
+    args = ["eval", command, "--out", str(tmp_path / "r.jsonl"), "--tasks", "a,b", "--strategy", "best-first",
+            "-c", "7", "--branching", "2", "--horizon", "4", "--candidates", "3", "--value", "oracle", "--seed", "5",
+            "--budget", "calls=9", "--workers", "2", "--label", "L", "--trace-dir", str(tmp_path / "t")]
+    result = CliRunner().invoke(app, args + (["--episodes", "2"] if command == "miniwob" else ["--per-site", "1"]))
+    assert result.exit_code == 0, result.output
+    config = seen["config"]
+    assert (config.value_budget, config.branching, config.horizon, config.actor.n, config.value, config.seed) == (7, 2, 4, 3, "oracle", 5)
+    assert seen["budget"].calls == 9 and seen["workers"] == 2 and seen["label"] == "L" and seen["strategy"] == "best-first"
+    assert seen["tasks"] == "a,b" and seen["trace_dir"] == str(tmp_path / "t") and "seed" not in seen
+    assert seen.get("episodes", seen.get("per_site")) in (1, 2)

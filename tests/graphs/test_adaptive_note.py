@@ -29,8 +29,23 @@ def index():
     return idx
 
 
-def scripted(queries, judge="B", note=None):
-    """Proposes ``queries`` in order, writes notes that copy the passages' first facts."""
+def prefer(pick):
+    """A judge that prefers the notes ``pick`` chooses from (A, B) whichever order they come in."""
+
+    def judge(messages):
+        a, b = re.search(r"Notes A: (.*)\n\nNotes B: (.*)\n\n", messages[-1]["content"]).groups()
+        return "A" if pick(a, b) == a else "B"
+
+    return judge
+
+
+LONGER = prefer(lambda a, b: max(a, b, key=len))
+SHORTER = prefer(lambda a, b: min(a, b, key=len))
+
+
+def scripted(queries, judge=LONGER, note=None):
+    """Proposes ``queries`` in order, writes notes that copy the passages' first facts; the judge
+    prefers the longer note unless told otherwise."""
     queue = list(queries)
 
     def propose(messages):
@@ -66,18 +81,20 @@ def test_loop_refines_until_max_steps_and_answers_from_the_note(index):
     seen_titles = [t for e in state["log"] for t in e.get("docs", []) + e.get("new_docs", [])]
     assert len(seen_titles) == len(set(seen_titles))
     # the six documents are all read by step 2, so step 3 retrieves nothing new (a spent step):
-    # calls: init note + 2 x (propose, refine, judge) + propose + answer; retrievals: 1 + 3
+    # calls: init note + 2 x (propose, refine, judge in two orders) + propose + answer; retrievals: 1 + 3
     assert retrieves[-1]["new_docs"] == [] and len(state["seen_docs"]) == 6
-    assert usage.calls == 9 and usage.retrievals == 4
+    assert usage.calls == 11 and usage.retrievals == 4
+    assert [e["verdict"] for e in state["log"] if e["node"] == "judge"] == ["new", "new"]
     assert "Dijon" in state["best_note"]
     answer_prompt = model.calls[-1][-1]["content"]
     assert state["best_note"] in answer_prompt and "Passages" not in answer_prompt
 
 
 def test_rejection_stops_after_max_fails_and_keeps_the_best_note(index):
-    model = scripted(["Gustave Eiffel birthplace"], judge="A")
+    model = scripted(["Gustave Eiffel birthplace"], judge=SHORTER)
     state = run_adaptive_note(QUESTION, model, index, usage=Usage(), config=AdaptiveNoteConfig(top_k=2, max_fails=1))
     assert state["stop"] == "max_fails" and state["fails"] == 1
+    assert [e["verdict"] for e in state["log"] if e["node"] == "judge"] == ["old"]
     first_note = next(e["note"] for e in state["log"] if e["node"] == "init")
     assert state["best_note"] == first_note != state["note"]
 
@@ -96,6 +113,17 @@ def test_repeated_queries_are_replaced_or_end_the_loop(index):
     # the proposer's repeat of the question is replaced by a name from the note, not re-asked
     assert proposed and proposed[0] == "Gustave Eiffel"
     assert len({q.lower() for q in state["queries"]}) == len(state["queries"])
+
+
+@pytest.mark.parametrize("position", ["A", "B"])
+def test_a_judge_that_always_picks_one_position_is_split_and_the_gain_rule_decides(index, position):
+    model = scripted(["Gustave Eiffel birthplace", "Mustard seeds"], judge=position)
+    state = run_adaptive_note(QUESTION, model, index, usage=Usage(), config=AdaptiveNoteConfig(top_k=2, max_steps=2))
+    judged = [e for e in state["log"] if e["node"] == "judge"]
+    assert judged and all(e["verdict"] == "split" for e in judged)
+    # the first refinement brings new on-topic facts, so the gain rule keeps it despite the judge
+    assert judged[0]["gain"] > 0.1 and judged[0]["accepted"]
+    assert state["best_note"] != next(e["note"] for e in state["log"] if e["node"] == "init")
 
 
 def test_gain_rule_replaces_the_judge(index):

@@ -1,11 +1,16 @@
 """Sampling throughput of the bundled SmolLM2: 8 samples of 64 new tokens for one prompt, as
-8 sequential calls vs one batched call (transformers), and llama.cpp's single stream."""
+8 sequential calls vs one batched call (transformers), and llama.cpp's single stream; and, for an
+agent's long prompt (n candidates of a few tokens each), the shared prefill against one prefill
+per sample."""
 
 from __future__ import annotations
 
 import time
 
 PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper and a storm."}]
+LONG_PROMPT = [{"role": "user", "content": "Observation:\n" + "\n".join(
+    f"[{i}] link 'Product {i}: a sturdy item, price ${i}.99, rated {i % 5} stars'" for i in range(60))
+    + "\nWhich link shows the cheapest product? Reply with click [ID]."}]
 
 
 def _rate(model, *, n: int, calls: int, max_tokens: int, seed: int) -> float:
@@ -15,6 +20,12 @@ def _rate(model, *, n: int, calls: int, max_tokens: int, seed: int) -> float:
         for c in model.generate(PROMPT, n=n, temperature=0.8, max_tokens=max_tokens, seed=seed + i):
             tokens += c.completion_tokens
     return tokens / (time.perf_counter() - start)
+
+
+def _seconds(model, messages, *, n: int, max_tokens: int) -> float:
+    start = time.perf_counter()
+    model.generate(messages, n=n, temperature=0.8, max_tokens=max_tokens, seed=0)
+    return time.perf_counter() - start
 
 
 def run(*, quick: bool = False, device: str | None = None, samples: str = "8", max_tokens: str = "64",
@@ -38,7 +49,16 @@ def run(*, quick: bool = False, device: str | None = None, samples: str = "8", m
         "sequential_tok_s": round(sequential, 2),
         "batched_tok_s": round(batched, 2),
         "batched_speedup": round(batched / sequential, 2),
+        "dtype": hf.info.details.get("dtype"),
     }
+    # an agent's call: a long prompt, n short candidates
+    unshared = load_model(model, share_prefill=False, **opts)
+    k = 2 if quick else 4
+    _seconds(unshared, LONG_PROMPT, n=1, max_tokens=2)
+    metrics["long_prompt_tokens"] = hf.count_tokens(LONG_PROMPT)
+    metrics["shared_prefill_s"] = round(min(_seconds(hf, LONG_PROMPT, n=k, max_tokens=8) for _ in range(2)), 3)
+    metrics["prefill_per_sample_s"] = round(min(_seconds(unshared, LONG_PROMPT, n=k, max_tokens=8) for _ in range(2)), 3)
+    metrics["shared_prefill_speedup"] = round(metrics["prefill_per_sample_s"] / metrics["shared_prefill_s"], 2)
     try:
         resolve_spec(llamacpp_model)
         lc = load_model(llamacpp_model)

@@ -68,9 +68,10 @@ def run(*, quick: bool = False, value_budget: str | int | None = None, **_: str)
     config = WebAgentConfig(actor=ActorConfig(n=4), branching=3, depth=3, value_budget=c, threshold=2.0, search_rounds=1, horizon=6)
     metrics: dict = {}
     with WebEnv() as env, tempfile.TemporaryDirectory() as tmp:
-        # warm up: the browser, the imports, the SQLite checkpointer (not measured)
+        # warm up: the browser, the imports, the SQLite checkpointer's file and tables (not
+        # measured); as in `ponder eval`, where one checkpoint file holds every task's thread
         warm = WebAgentConfig(actor=ActorConfig(n=2), branching=2, depth=1, value_budget=2, threshold=2.0, search_rounds=1, horizon=2)
-        run_web(env, task, _link_policy(), strategy="best-first", config=warm, checkpoint=Path(tmp) / "warm.sqlite", thread_id="warm")
+        run_web(env, task, _link_policy(), strategy="best-first", config=warm, checkpoint=Path(tmp) / "bench.sqlite", thread_id="warm")
         for mode in ("checkpoint", "memory"):
             ckpt = Path(tmp) / "bench.sqlite" if mode == "checkpoint" else None
             model = _link_policy()

@@ -1,0 +1,45 @@
+"""What the transformers backend adds to the contract: one shared prefill for n samples, and a dtype
+chosen by what the hardware multiplies natively."""
+
+import pytest
+
+from ponder.errors import PonderError
+from ponder.models.registry import load_model
+
+pytestmark = pytest.mark.slow
+
+PROMPTS = [
+    [{"role": "user", "content": "Name three colours."}],
+    [{"role": "system", "content": "You are terse."},
+     {"role": "user", "content": "Write one sentence about the sea, the wind and a small boat at dawn."}],
+]
+
+
+def test_shared_prefill_samples_what_a_prefill_per_sample_samples():
+    shared = load_model("smollm2-135m", dtype="float32")
+    plain = load_model("smollm2-135m", dtype="float32", share_prefill=False)
+    # greedy: every row must match; left padding (prompts of different lengths) must not shift positions
+    a = shared.generate_batch(PROMPTS, n=3, temperature=0.0, max_tokens=16)
+    b = plain.generate_batch(PROMPTS, n=3, temperature=0.0, max_tokens=16)
+    assert [[c.text for c in row] for row in a] == [[c.text for c in row] for row in b]
+    assert all(len({c.text for c in row}) == 1 and row[0].text for row in a)
+    assert [c.prompt_tokens for c in a[0]] == [c.prompt_tokens for c in b[0]]
+    # sampling: the n rows still differ from one another
+    sampled = shared.generate(PROMPTS[1], n=4, temperature=1.0, max_tokens=12, seed=3)
+    assert len({c.text for c in sampled}) > 1
+
+
+def test_auto_dtype_follows_the_hardware():
+    import torch
+
+    from ponder.models.transformers_backend import native_bf16
+
+    model = load_model("smollm2-135m")
+    expected = torch.bfloat16 if native_bf16(torch, model.device) else torch.float32
+    assert next(model.model.parameters()).dtype == expected
+    assert model.info.details["dtype"] == str(expected).replace("torch.", "")
+
+
+def test_unknown_dtype_is_named():
+    with pytest.raises(PonderError, match="unknown dtype 'fp8'"):
+        load_model("smollm2-135m", dtype="fp8")
