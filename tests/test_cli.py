@@ -107,7 +107,8 @@ def test_bench_sampling_json_quick():
     out = json.loads(r.stdout)
     assert out["bench"] == "sampling"
     m = out["metrics"]
-    for key in ("sequential_tok_s", "batched_tok_s", "batched_speedup", "shared_prefill_s", "prefill_per_sample_s"):
+    for key in ("sequential_tok_s", "batched_tok_s", "batched_speedup", "shared_prefill_s", "prefill_per_sample_s",
+                "calls_alone_s", "calls_concurrent_s"):
         assert m[key] > 0
     assert m["batched_speedup"] == pytest.approx(m["batched_tok_s"] / m["sequential_tok_s"], rel=0.02)
     assert m["long_prompt_tokens"] > 500 and m["dtype"] in ("float32", "bfloat16")

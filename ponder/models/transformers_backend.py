@@ -30,6 +30,7 @@ from ponder.models.base import (
     cut_at_stop,
     render_completion_prompt,
 )
+from ponder.models.batching import CallBatcher
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,31 @@ def native_bf16(torch, device: str) -> bool:
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
+class _RowLimits:
+    """A stopping criterion with a limit per row: its own max new tokens and stop strings (so
+    calls with different settings can share one batch). Returns which rows are finished."""
+
+    TAIL = 16  # tokens decoded to look for a stop string at the end of a row
+
+    def __init__(self, tokenizer, start: int, limits: list[tuple[int, tuple[str, ...]]]):
+        self.tokenizer, self.start, self.limits = tokenizer, start, limits
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        produced = input_ids.shape[1] - self.start
+        # one device-to-host copy per step for every row's tail (not one per row)
+        tails = input_ids[:, max(self.start, input_ids.shape[1] - self.TAIL):].tolist()
+        done = []
+        for tail, (most, stop) in zip(tails, self.limits):
+            finished = produced >= most
+            if not finished and stop:
+                text = self.tokenizer.decode(tail, skip_special_tokens=True)
+                finished = any(s in text for s in stop)
+            done.append(finished)
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
 class TransformersChatModel(ChatModel):
     """A local causal LM through transformers.
 
@@ -105,13 +131,17 @@ class TransformersChatModel(ChatModel):
         dtype: ``"auto"`` (bf16 where the device multiplies it natively: CUDA, or a CPU with AMX or
             AVX512-BF16, where batched sampling of SmolLM2 runs ~1.5x faster; float32 elsewhere),
             or one of ``float32``, ``bfloat16``, ``float16``.
-        share_prefill: run each prompt once for its n samples and copy the KV cache
-            (``False``: prefill every sample, as plain ``generate`` does).
+        share_prefill: run each prompt once, alone, for its n samples and copy the KV cache
+            (``False``: prefill every sample, left-padded, as plain ``generate`` does).
+        batch_window_ms: join calls made concurrently from several threads (a runner's workers,
+            a server's requests) into one batched ``generate``: a caller that finds others at
+            work waits this long for more to arrive (0: every call runs alone). Seeded sampling
+            calls always run alone, so their samples stay reproducible.
     """
 
     def __init__(self, path: str | Path, *, name: str | None = None, device: str | None = None,
                  chat: bool = True, parameters: int = 0, threads: int | None = None, dtype: str = "auto",
-                 share_prefill: bool = True):
+                 share_prefill: bool = True, batch_window_ms: float = 5.0):
         torch, transformers = _import()
         if dtype not in DTYPES:
             raise PonderError(f"unknown dtype {dtype!r} for {name or path}", hint=f"one of {', '.join(DTYPES)}")
@@ -141,9 +171,8 @@ class TransformersChatModel(ChatModel):
             name=name or str(path), backend="transformers", parameters=params, context_length=ctx,
             chat=self.chat, details={"device": self.device, "dtype": str(dtype).replace("torch.", "")},
         )
-        self._torch = torch
-        # transformers 5 renamed the KV cache argument and output field (the old name warns)
-        self._cache_arg = "past_key_values" if int(transformers.__version__.split(".")[0]) < 5 else "cache"
+        self._torch, self._transformers = torch, transformers
+        self._batcher = CallBatcher(self._run_group, window_s=batch_window_ms / 1000) if batch_window_ms > 0 else None
         self._lock = threading.Lock()  # one generate at a time: the model and seeds are shared state
         eos = self.model.generation_config.eos_token_id
         self._eos = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id}
@@ -164,45 +193,60 @@ class TransformersChatModel(ChatModel):
         return len(self.tokenizer(self.prompt_text(messages), add_special_tokens=False)["input_ids"])
 
     def _generate_batch(self, batch, *, n, temperature, max_tokens, stop, logprobs, seed):
+        if self._batcher is None or (temperature > 0 and seed is not None):
+            # a seeded sample must not share its random stream with other callers' rows
+            return self._run(batch, [(max_tokens, tuple(stop or ()))] * len(batch), n=n, temperature=temperature,
+                             logprobs=logprobs, seed=seed)
+        return self._batcher.submit((n, temperature, logprobs), batch, (max_tokens, tuple(stop or ())))
+
+    def _run_group(self, key, batch, limits):
+        n, temperature, logprobs = key
+        return self._run(batch, limits, n=n, temperature=temperature, logprobs=logprobs, seed=None)
+
+    def _run(self, batch, limits: list[tuple[int, tuple[str, ...]]], *, n, temperature, logprobs, seed):
+        """Generate ``n`` completions for each conversation of ``batch`` in one ``generate`` call;
+        conversation ``i`` stops at its own ``limits[i]`` (max new tokens, stop strings)."""
         torch = self._torch
-        prompts = [self.prompt_text(m) for m in batch]
-        if not (self.share_prefill and n > 1):
-            prompts = [p for p in prompts for _ in range(n)]
-        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-        width = enc["input_ids"].shape[1]
-        if width + max_tokens > self.info.context_length:
-            raise PonderError(
-                f"prompt of {width} tokens + max_tokens {max_tokens} exceeds {self.info.name}'s context of {self.info.context_length}",
-                hint="shorten the prompt or lower max_tokens",
-            )
+        ids = [self.tokenizer(self.prompt_text(m), add_special_tokens=False)["input_ids"] for m in batch]
+        for seq, (most, _) in zip(ids, limits):
+            if len(seq) + most > self.info.context_length:
+                raise PonderError(
+                    f"prompt of {len(seq)} tokens + max_tokens {most} exceeds {self.info.name}'s context of "
+                    f"{self.info.context_length}",
+                    hint="shorten the prompt or lower max_tokens",
+                )
+        width = max(len(seq) for seq in ids)
+        pad = self.tokenizer.pad_token_id
+        rows_ids = [seq for seq in ids for _ in range(n)]
+        row_limits = [lim for lim in limits for _ in range(n)]
+        input_ids = torch.tensor([[pad] * (width - len(seq)) + seq for seq in rows_ids], device=self.device)
+        mask = torch.tensor([[0] * (width - len(seq)) + [1] * len(seq) for seq in rows_ids], device=self.device)
         sample = temperature > 0
         kwargs = dict(
-            max_new_tokens=max_tokens, do_sample=sample, pad_token_id=self.tokenizer.pad_token_id,
+            max_new_tokens=max(most for most, _ in limits), do_sample=sample, pad_token_id=pad,
             return_dict_in_generate=True, output_scores=logprobs,
+            stopping_criteria=self._transformers.StoppingCriteriaList([_RowLimits(self.tokenizer, width, row_limits)]),
         )
         if sample:
             kwargs.update(temperature=temperature, top_p=1.0, top_k=0)
         else:
             kwargs.update(temperature=None, top_p=None, top_k=None)
-        if stop:
-            kwargs.update(stop_strings=list(stop), tokenizer=self.tokenizer)
         with self._lock, torch.inference_mode():
             if seed is not None:
                 torch.manual_seed(seed)
-            if n > 1 and self.share_prefill and width > 1:
-                kwargs[self._cache_arg] = self._shared_prefill(enc, n)
-                enc = {k: v.repeat_interleave(n, dim=0) for k, v in enc.items()}
-            out = self.model.generate(**enc, **kwargs)
+            if self.share_prefill and min(len(seq) for seq in ids) > 1:
+                kwargs["cache"] = self._prefill(ids, n)
+            out = self.model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
             scores = None
             if logprobs:
                 scores = self.model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
         generated = out.sequences[:, width:].tolist()
-        prompt_lens = enc["attention_mask"].sum(dim=1).tolist()
         rows: list[list[Completion]] = []
-        for i, ids in enumerate(generated):
-            end = next((j for j, t in enumerate(ids) if t in self._eos), None)
-            body = ids if end is None else ids[:end]
-            text, stopped = cut_at_stop(self.tokenizer.decode(body, skip_special_tokens=True), stop)
+        for i, new in enumerate(generated):
+            limit, stop = row_limits[i]
+            end = next((j for j, t in enumerate(new[:limit]) if t in self._eos), None)
+            body = new[:limit] if end is None else new[:end]
+            text, stopped = cut_at_stop(self.tokenizer.decode(body, skip_special_tokens=True), list(stop))
             lp = None
             if scores is not None:
                 lp = [TokenLogprob(self.tokenizer.decode([t]), float(s)) for t, s in zip(body, scores[i][: len(body)].tolist())]
@@ -210,7 +254,7 @@ class TransformersChatModel(ChatModel):
             completion = Completion(
                 text=text.strip() if self.chat else text,
                 finish_reason="stop" if done else "length",
-                prompt_tokens=int(prompt_lens[i]),
+                prompt_tokens=len(rows_ids[i]),
                 completion_tokens=len(body) + (1 if end is not None else 0),
                 logprobs=lp,
             )
@@ -219,15 +263,27 @@ class TransformersChatModel(ChatModel):
             rows[-1].append(completion)
         return rows
 
-    def _shared_prefill(self, enc, n: int):
-        """The KV cache of every prompt but its last token, computed once and repeated for the n
-        samples; ``generate`` then feeds only the last token and samples the n rows apart."""
-        mask = enc["attention_mask"][:, :-1]
-        positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)  # as generate numbers left-padded rows
-        out = self.model(input_ids=enc["input_ids"][:, :-1], attention_mask=mask, position_ids=positions,
-                         use_cache=True, logits_to_keep=1)
-        cache = getattr(out, self._cache_arg)
-        cache.batch_repeat_interleave(n)
+    def _prefill(self, ids: list[list[int]], n: int):
+        """The KV cache of each prompt but its last token, each computed alone (no padding, so a
+        short prompt batched with a long one costs only its own length), laid out left-padded
+        and repeated for the n samples; ``generate`` then feeds only the last tokens."""
+        from transformers import DynamicCache
+
+        torch = self._torch
+        width = max(len(seq) for seq in ids) - 1
+        layers: list[tuple] = []
+        for r, seq in enumerate(ids):
+            out = self.model(input_ids=torch.tensor([seq[:-1]], device=self.device), use_cache=True, logits_to_keep=1)
+            for i, layer in enumerate(out.cache.layers):
+                if r == 0:
+                    shape = (len(ids), layer.keys.shape[1], width, layer.keys.shape[3])
+                    layers.append((layer.keys.new_zeros(shape), layer.values.new_zeros(shape)))
+                keys, values = layers[i]
+                keys[r, :, width - layer.keys.shape[2]:] = layer.keys[0]
+                values[r, :, width - layer.values.shape[2]:] = layer.values[0]
+        cache = DynamicCache()
+        for i, (keys, values) in enumerate(layers):
+            cache.update(keys.repeat_interleave(n, dim=0), values.repeat_interleave(n, dim=0), i)
         return cache
 
     def close(self) -> None:

@@ -28,6 +28,23 @@ def _seconds(model, messages, *, n: int, max_tokens: int) -> float:
     return time.perf_counter() - start
 
 
+def _concurrent(model, questions, *, max_tokens: int) -> tuple[float, float]:
+    """Seconds for the questions asked one after another, then from one thread each at once."""
+    import threading
+
+    start = time.perf_counter()
+    for q in questions:
+        model.generate(q, max_tokens=max_tokens)
+    alone = time.perf_counter() - start
+    threads = [threading.Thread(target=model.generate, args=(q,), kwargs={"max_tokens": max_tokens}) for q in questions]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return alone, time.perf_counter() - start
+
+
 def run(*, quick: bool = False, device: str | None = None, samples: str = "8", max_tokens: str = "64",
         model: str = "smollm2-135m", llamacpp_model: str = "llamacpp:smollm2-135m") -> dict:
     from ponder.models.registry import load_model
@@ -59,6 +76,12 @@ def run(*, quick: bool = False, device: str | None = None, samples: str = "8", m
     metrics["shared_prefill_s"] = round(min(_seconds(hf, LONG_PROMPT, n=k, max_tokens=8) for _ in range(2)), 3)
     metrics["prefill_per_sample_s"] = round(min(_seconds(unshared, LONG_PROMPT, n=k, max_tokens=8) for _ in range(2)), 3)
     metrics["shared_prefill_speedup"] = round(metrics["prefill_per_sample_s"] / metrics["shared_prefill_s"], 2)
+    # eight callers in eight threads (an eval's workers): their greedy calls join into batches
+    questions = [[{"role": "user", "content": f"Question {i}: name a city in country number {i} and say why."}]
+                 for i in range(2 if quick else 8)]
+    alone, together = _concurrent(hf, questions, max_tokens=8 if quick else 32)
+    metrics.update(concurrent_callers=len(questions), calls_alone_s=round(alone, 3), calls_concurrent_s=round(together, 3),
+                   concurrent_speedup=round(alone / together, 2))
     try:
         resolve_spec(llamacpp_model)
         lc = load_model(llamacpp_model)
