@@ -18,6 +18,7 @@ def normalize_answer(text: str) -> str:
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
+_MARKUP = re.compile(r"^(?:#+|[-*>]|\d+[.)])\s+")
 _LEADS = re.compile(
     r"^(?:the\s+)?(?:final\s+)?(?:short\s+)?answer(?:\s+is)?\s*[:\-]?\s*|^(?:it|this|that)\s+is\s+", re.I
 )
@@ -28,8 +29,10 @@ def extract_short_answer(text: str) -> str:
     one, else the first line, without a trailing period or a leading "The answer is"."""
     found = re.findall(r"answer\s*(?:is)?\s*[:=]\s*(.+)", text, re.I)
     candidate = found[-1] if found else (text.strip().splitlines() or [""])[0]
+    # small models echo Markdown from the passages: "# Dijon: # Dijon: # Eiffel Tower" -> "Dijon"
+    candidate = re.split(r"\s#+\s", _MARKUP.sub("", candidate.strip()))[0]
     candidate = _LEADS.sub("", candidate.strip()).strip()
-    return candidate.strip(" \"'*`").rstrip(".").strip()
+    return candidate.strip(" \"'*`").rstrip(".:").strip()
 
 
 def majority_vote(answers: Sequence[str], weights: Iterable[float] | None = None) -> tuple[str, dict[str, float]]:

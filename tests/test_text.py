@@ -11,6 +11,10 @@ def test_extract_short_answer():
     assert extract_short_answer("Let me think.\nAnswer: Barack Obama") == "Barack Obama"
     assert extract_short_answer("The answer is: 42.") == "42"
     assert extract_short_answer("**Rome**\nbecause it is the capital") == "Rome"
+    # Markdown echoed from the passages
+    assert extract_short_answer("# Dijon: # Dijon: # Eiffel Tower") == "Dijon"
+    assert extract_short_answer("- Lord Byron\n- Ada") == "Lord Byron"
+    assert extract_short_answer("-5 degrees") == "-5 degrees" and extract_short_answer("C# 12") == "C# 12"
 
 
 def test_majority_vote_normalises_and_breaks_ties_by_first_seen():

@@ -21,7 +21,10 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # at p = 0 or 1 the bound is exact (rounding would otherwise leave it a hair off)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return (low, high)
 
 
 def _mean(values: list[float]) -> float | None:
@@ -84,7 +87,7 @@ def plot(summary: Sequence[dict], path: str | Path) -> Path:
     for s in summary:
         x = s["tokens"] or 0.0
         y = s["success_rate"]
-        ax.errorbar([x], [y], yerr=[[y - s["ci_low"]], [s["ci_high"] - y]], fmt="o", capsize=4,
+        ax.errorbar([x], [y], yerr=[[max(0.0, y - s["ci_low"])], [max(0.0, s["ci_high"] - y)]], fmt="o", capsize=4,
                     label=f"{s['kind']}: {s['strategy']} (n={s['n']})")
     ax.set_xlabel("tokens per task (mean)")
     ax.set_ylabel("success rate (Wilson 95% interval)")

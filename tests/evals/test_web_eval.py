@@ -50,6 +50,7 @@ def test_rows_traces_workers_and_resume(tmp_path):
         assert r["kind"] == "web" and r["strategy"] == "best-first" and r["label"] == "best-first c=10 b=3"
         assert r["success"] is True and r["score"] == 1.0 and r["error"] is None
         assert r["usage"]["calls"] > 0 and r["usage"]["env_steps"] > 0 and r["seconds"] >= 0
+        assert r["finished"].endswith("+00:00")  # a UTC timestamp: throughput over a run
         trace = json.loads(open(r["trace"]).read())
         assert trace["score"] == 1.0 and trace["task_id"] == r["id"] and trace["committed"]
     # each worker made its environment, used it and closed it in its own thread
@@ -154,3 +155,12 @@ def test_cli_passes_the_shared_agent_and_run_options(command, monkeypatch, tmp_p
     assert seen["budget"].calls == 9 and seen["workers"] == 2 and seen["label"] == "L" and seen["strategy"] == "best-first"
     assert seen["tasks"] == "a,b" and seen["trace_dir"] == str(tmp_path / "t") and "seed" not in seen
     assert seen.get("episodes", seen.get("per_site")) in (1, 2)
+
+
+def test_wilson_bounds_are_exact_at_zero_and_all_successes(tmp_path):
+    assert wilson(0, 20)[0] == 0.0 and wilson(20, 20)[1] == 1.0
+    rows = [{"kind": "qa", "strategy": "none", "model": "m", "success": False, "score": 0.0, "usage": {}}] * 20
+    from ponder.evals.report import plot
+
+    plot(summarize(rows), tmp_path / "p.png")  # an all-failure row plots (no negative error bar)
+    assert (tmp_path / "p.png").stat().st_size > 0
