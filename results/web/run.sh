@@ -25,7 +25,8 @@ for job in "$@"; do
   web-bf10) $P eval web $SUB $BF10 $COMMON --out $R/best-first-c10.jsonl --trace-dir $T/best-first-c10 ;;
   web-bf5-oracle) $P eval web $SUB $BF5 --value oracle $COMMON --out $R/best-first-c5-oracle.jsonl --trace-dir $T/best-first-c5-oracle ;;
   web-greedy-all) $P eval web --tasks all --strategy greedy $COMMON --out $R/greedy.jsonl --trace-dir $T/greedy ;;
-  web-recheck-all) $P eval web --tasks all --strategy recheck --rechecks 1 $COMMON --out $R/recheck.jsonl --trace-dir $T/recheck ;;
+  # SITES="shop forum" PART=-b splits this job over two processes (separate results files; `ponder report` merges them)
+  web-recheck-all) for s in ${SITES:-all}; do $P eval web --tasks $s --strategy recheck --rechecks 1 $COMMON --out $R/recheck${PART:-}.jsonl --trace-dir $T/recheck; done ;;
   mw-greedy) $P eval miniwob --tasks "$MW" --strategy greedy $MWC --out $R/miniwob-greedy.jsonl --trace-dir $T/miniwob-greedy ;;
   mw-recheck) $P eval miniwob --tasks "$MW" --strategy recheck --rechecks 1 $MWC --out $R/miniwob-recheck.jsonl --trace-dir $T/miniwob-recheck ;;
   mw-bf5) $P eval miniwob --tasks "$MW" $BF5 $MWC --out $R/miniwob-best-first-c5.jsonl --trace-dir $T/miniwob-best-first-c5 ;;

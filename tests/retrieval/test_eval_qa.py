@@ -53,3 +53,20 @@ def test_budget_failures_become_failed_rows(musique, tmp_path):
 def test_unknown_method_is_refused(musique, tmp_path):
     with pytest.raises(ConfigError, match="unknown QA method"):
         run_qa_eval(f"musique:{musique}", "bogus", llm=scripted(), out=tmp_path / "x.jsonl")
+
+
+def test_adaptive_note_rows_record_each_judged_step(musique, tmp_path):
+    def reply(messages):
+        text = messages[-1]["content"]
+        if "Reply with A or B" in text:
+            return "A"  # a position-biased judge: its verdicts split and the gain rule decides
+        if "Write one new search query" in text:
+            return "Apple Inc. founders"
+        if "Write notes" in text or "Rewrite the notes" in text:
+            return "The iPhone is designed by Apple Inc. Apple was founded by Steve Jobs." + (" More." if "Current" in text else "")
+        return "Steve Jobs"
+
+    rows = run_qa_eval(f"musique:{musique}", "adaptive-note", llm=ScriptedChatModel(default=reply), out=tmp_path / "an.jsonl",
+                       limit=1, top_k=1, show_progress=False)
+    judged = rows[0]["judged"]
+    assert judged and all(j["verdict"] == "split" and isinstance(j["accepted"], bool) and "gain" in j for j in judged)
