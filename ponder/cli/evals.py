@@ -140,21 +140,25 @@ def report(
     png: str = _O(None, "--png", help="Where to write the success-against-compute plot (default: next to the first file)."),
     as_json: bool = _O(False, "--json", help="Print the summary as JSON."),
     as_markdown: bool = _O(False, "--markdown", help="Print the summary as a Markdown table."),
+    paired_with: str = _O(None, "--paired", help="Also compare every strategy with this one (a label, e.g. greedy) "
+                          "task by task: wins, losses and McNemar's exact p."),
 ) -> None:
     """Summarise results: success rate with a Wilson 95% interval and compute per task, per
     (kind, strategy, model); writes a PNG of success against tokens."""
     from pathlib import Path
 
-    from ponder.evals.report import load, markdown, plot, summarize
+    from ponder.evals.report import load, markdown, paired, paired_markdown, plot, summarize
 
-    summary = summarize(load(files))
+    rows = load(files)
+    summary = summarize(rows)
+    pairs = paired(rows, paired_with) if paired_with else []
     target = Path(png) if png else Path(files[0]).with_name(Path(files[0]).stem + "-report.png")
     plot(summary, target)
     if as_json:
-        print(json.dumps({"summary": summary, "png": str(target)}, indent=2))
+        print(json.dumps({"summary": summary, "paired": pairs, "png": str(target)}, indent=2))
         return
     if as_markdown:
-        print(markdown(summary))
+        print(markdown(summary) + ("\n\n" + paired_markdown(pairs) if pairs else ""))
         return
     extra = sorted({k for s in summary for k in s["metrics"] if k not in ("nodes", "restores", "replays")})
     table = Table("kind", "strategy", "model", "n", "success", "95% CI", "errors", "tokens/task", "calls/task",
@@ -166,6 +170,8 @@ def report(
             f"{s['env_steps']:.1f}", f"{s['seconds']:.1f}", *[f"{s['metrics'].get(k, float('nan')):.3f}" for k in extra],
         )
     console.print(table)
+    if pairs:
+        console.print(escape(paired_markdown(pairs)))
     console.print(f"plot: {escape(str(target))}")
 
 

@@ -35,8 +35,7 @@ def summarize(rows: Sequence[dict]) -> list[dict]:
     """One summary dict per (kind, label-or-strategy, model), in first-seen order."""
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        key = (r.get("kind", "?"), r.get("label") or r.get("strategy", "?"), r.get("model", "?"))
-        groups.setdefault(key, []).append(r)
+        groups.setdefault(_group_key(r), []).append(r)
     out = []
     for (kind, strategy, model), rs in groups.items():
         n = len(rs)
@@ -60,6 +59,56 @@ def summarize(rows: Sequence[dict]) -> list[dict]:
             "metrics": {k: sum(v) / len(v) for k, v in metrics.items()},
         })
     return out
+
+
+def _group_key(r: dict) -> tuple:
+    return (r.get("kind", "?"), r.get("label") or r.get("strategy", "?"), r.get("model", "?"))
+
+
+def mcnemar_p(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value for ``b`` and ``c`` discordant pairs (a binomial test of
+    b against b + c at 1/2)."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def paired(rows: Sequence[dict], baseline: str | None = None) -> list[dict]:
+    """Each group against a baseline group (default: the first) on the task ids both ran, with
+    the same kind: both solved, only the baseline, only the group, neither, and McNemar's p.
+    Small samples of a weak model leave wide intervals; pairs on the same tasks say more."""
+    by_group: dict[tuple, dict[str, bool]] = {}
+    for r in rows:
+        by_group.setdefault(_group_key(r), {})[str(r.get("id"))] = bool(r.get("success"))
+    keys = list(by_group)
+    if not keys:
+        return []
+    base = next((k for k in keys if baseline in (k[1], f"{k[1]} ({k[2]})")), keys[0]) if baseline else keys[0]
+    out = []
+    for k in keys:
+        if k == base or k[0] != base[0]:
+            continue
+        common = sorted(set(by_group[base]) & set(by_group[k]))
+        a, b = by_group[base], by_group[k]
+        only_base = sum(1 for t in common if a[t] and not b[t])
+        only_other = sum(1 for t in common if b[t] and not a[t])
+        out.append({
+            "kind": k[0], "baseline": base[1], "strategy": k[1], "model": k[2], "tasks": len(common),
+            "both": sum(1 for t in common if a[t] and b[t]), "only_baseline": only_base, "only_strategy": only_other,
+            "neither": sum(1 for t in common if not a[t] and not b[t]), "mcnemar_p": round(mcnemar_p(only_base, only_other), 4),
+        })
+    return out
+
+
+def paired_markdown(pairs: Sequence[dict]) -> str:
+    lines = ["| kind | baseline | strategy | model | tasks | both | only baseline | only strategy | neither | McNemar p |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for p in pairs:
+        lines.append(f"| {p['kind']} | {p['baseline']} | {p['strategy']} | {p['model']} | {p['tasks']} | {p['both']} | "
+                     f"{p['only_baseline']} | {p['only_strategy']} | {p['neither']} | {p['mcnemar_p']:.3f} |")
+    return "\n".join(lines)
 
 
 def load(paths: Sequence[str | Path]) -> list[dict]:

@@ -164,3 +164,20 @@ def test_wilson_bounds_are_exact_at_zero_and_all_successes(tmp_path):
 
     plot(summarize(rows), tmp_path / "p.png")  # an all-failure row plots (no negative error bar)
     assert (tmp_path / "p.png").stat().st_size > 0
+
+
+def test_paired_comparison_counts_discordant_tasks_and_mcnemar():
+    from ponder.evals.report import mcnemar_p, paired, paired_markdown
+
+    assert mcnemar_p(0, 0) == 1.0 and mcnemar_p(3, 3) == 1.0
+    assert mcnemar_p(0, 7) == pytest.approx(2 / 2**7) and mcnemar_p(1, 7) == pytest.approx(2 * 9 / 2**8)
+
+    def row(strategy, task, ok, kind="web"):
+        return {"kind": kind, "strategy": strategy, "model": "m", "id": task, "success": ok}
+
+    rows = [row("greedy", t, t in "ab") for t in "abcdef"]
+    rows += [row("search", t, t in "bcde") for t in "abcdeg"]  # g was not run by greedy: not paired
+    rows += [row("greedy", "x", True, kind="qa")]  # another kind: never paired with web rows
+    (p,) = paired(rows, "greedy")
+    assert (p["tasks"], p["both"], p["only_baseline"], p["only_strategy"], p["neither"]) == (5, 1, 1, 3, 0)
+    assert p["mcnemar_p"] == pytest.approx(mcnemar_p(1, 3), abs=1e-4) and "| web | greedy | search |" in paired_markdown([p])
