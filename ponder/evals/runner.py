@@ -15,7 +15,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -114,7 +114,7 @@ def run_items(
                 free.append(slot)
         row.setdefault("id", key(item))
         # when it finished (UTC): throughput over a run = rows / (last - first finish)
-        row.setdefault("finished", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        row.setdefault("finished", datetime.now(UTC).isoformat(timespec="seconds"))
         writer.write(row)
         return row
 
