@@ -10,7 +10,8 @@ pass), each in [0, 1]:
     ``must_include``: every listed string occurs in the answer; ``" |OR| "`` separates
     alternatives, any of which may occur. Unlike WebArena's plain substring test, a reference
     that starts or ends with a letter or digit must sit at a word boundary there, so "12" is not
-    found in "120" and "4" not in "14" (WebArena only guards single-character references).
+    found in "120" and "4" not in "14", and a number is not cut out of a decimal ("50" is not in
+    "$8.50"); WebArena only guards single-character references.
     ``fuzzy_match``: a list of references, each judged semantically equivalent by the ``judge``
     model (a :class:`~ponder.models.base.ChatModel`) or, with no judge, by the deterministic
     fallback :func:`fuzzy_fallback` (at least 80% of the reference's SQuAD-normalised tokens
@@ -95,8 +96,9 @@ def exact_match(ref: str, pred: Any) -> float:
 def _contains(ref: str, pred: str) -> bool:
     if not ref:
         return True
-    left = r"(?<![0-9a-z])" if ref[0].isalnum() else ""
-    right = r"(?![0-9a-z])" if ref[-1].isalnum() else ""
+    # a number is also not cut out of a decimal: "50" is not in "$8.50", "8" not in "8.5"
+    left = (r"(?<![0-9a-z])" + (r"(?<![0-9][.,])" if ref[0].isdigit() else "")) if ref[0].isalnum() else ""
+    right = (r"(?![0-9a-z])" + (r"(?![.,][0-9])" if ref[-1].isdigit() else "")) if ref[-1].isalnum() else ""
     return re.search(left + re.escape(ref) + right, pred) is not None
 
 

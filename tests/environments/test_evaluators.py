@@ -53,6 +53,9 @@ def test_must_include_respects_word_boundaries_and_or():
     assert must_include("12", "It costs 120 dollars") == 0.0  # WebArena's substring test says 1
     assert must_include("12.99", "$12.99") == 1.0
     assert must_include("1,234 |OR| 1234", "population 1234") == 1.0
+    # a number is not cut out of a decimal (a run-time false positive: forum-005 answered "$8.50" for 50 points)
+    assert must_include("50", "$8.50") == 0.0 and must_include("8", "8.5 stars") == 0.0
+    assert must_include("50", "50. Then") == 1.0 and must_include("8.50", "costs $8.50.") == 1.0 and must_include("3", "1,2, 3") == 1.0
     assert must_include("alex", "Alexander") == 0.0
     assert strings({"must_include": ["Voltix", "19.99"]}, "The Voltix one at $19.99").value == 1.0
     assert strings({"must_include": ["Voltix", "19.99"]}, "The Voltix one").value == 0.0
