@@ -37,6 +37,7 @@ from ponder.tools.browser import Browser, BrowserCrashed, BrowserSession
 
 __all__ = ["Observation", "RemoteSites", "Score", "StateId", "StepResult", "WebEnv"]
 
+
 @dataclass(frozen=True)
 class StateId:
     """An opaque, self-contained snapshot of a :class:`WebEnv` (hashable by its ``key``)."""

@@ -2,6 +2,8 @@
 # The runs behind docs/RESULTS.md (web agents section). Each job is resumable: rerun it to continue (rows
 # already in its results file are skipped; a task killed midway resumes from its checkpoint).
 # Usage: bash results/web/run.sh JOB [JOB ...]   (jobs run one after another)
+# Environment: PONDER_MODEL (default smollm2-135m), EPISODES (seeded episodes per MiniWoB++ task, default 1;
+# a rerun with more adds the new seeds to the same files), SITES/PART (see web-recheck-all).
 # Jobs: web-greedy web-recheck web-bf5 web-bf10 web-bf5-oracle web-greedy-all web-recheck-all
 #       mw-greedy mw-recheck mw-bf5 mw-bf10 mw-bf5-oracle
 set -u
@@ -11,7 +13,7 @@ M="${PONDER_MODEL:-smollm2-135m}"
 R=results/web
 T=${TRACES:-results/web/traces}
 COMMON="--model $M --horizon 5 --candidates 4 --max-tokens 20 --max-obs-chars 800 --judge-samples 3 --seed 0"
-MWC="--model $M --horizon 4 --candidates 4 --max-tokens 20 --max-obs-chars 800 --judge-samples 3 --seed 0"
+MWC="--episodes ${EPISODES:-1} --model $M --horizon 4 --candidates 4 --max-tokens 20 --max-obs-chars 800 --judge-samples 3 --seed 0"
 BF5="--strategy best-first -c 5 --branching 3 --depth 2 --search-rounds 1"
 BF10="--strategy best-first -c 10 --branching 3 --depth 3 --search-rounds 1"
 SUB="--per-site 10"
