@@ -116,11 +116,12 @@ def table_cmd(
     files: list[str] = typer.Argument(..., help="Results files of `ponder eval qa`, one per method."),
     all_rows: bool = _O(False, "--all", help="Use every row of each file, not only the questions all files share."),
     rescore: bool = _O(False, help="Re-parse short answers from the raw replies with the current parser first."),
+    dataset: str = _O(None, help="Where --rescore finds the gold answers (default: the dataset named in the rows)."),
 ) -> None:
     """Print a Markdown comparison of QA methods (EM, F1, acc, sp recall, compute per question)."""
     from ponder.evals.qa import compare_table
 
-    table, _ = compare_table(files, common=not all_rows, rescore=rescore)
+    table, _ = compare_table(files, common=not all_rows, rescore=rescore, dataset=dataset)
     print(table)
 
 

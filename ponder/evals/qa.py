@@ -108,8 +108,10 @@ def run_qa_eval(dataset: str, method: str = "adaptive-note", model: str | None =
     def work(item: QAItem, slot: int) -> dict:
         usage = Usage(budget, name=f"qa/{item.id}")
         start = time.perf_counter()
+        # the question, its answers and supporting titles stay in the dataset (joined by id): a
+        # results file holds what was measured, not a copy of the data
         row: dict[str, Any] = {"id": item.id, "kind": "qa", "strategy": method, "model": model_name, "dataset": data.name,
-                               "seed": seed, "question": item.question, "gold": list(item.answers)}
+                               "seed": seed}
         try:
             result = answer_question(item.question, search_index, method=method, model=llm, usage=usage, top_k=top_k, **cfg)
         except PonderError as e:  # e.g. the budget allows nothing: a failed question, not a harness error
@@ -122,7 +124,7 @@ def run_qa_eval(dataset: str, method: str = "adaptive-note", model: str | None =
         row.update(
             success=bool(metrics["acc"]), score=metrics["f1"], metrics=metrics, usage=usage.to_dict(),
             seconds=round(time.perf_counter() - start, 3), prediction=result.answer, raw=result.raw,
-            evidence=titles, supporting=list(item.supporting_titles), coverage=_coverage(item, result.steps),
+            evidence=titles, coverage=_coverage(item, result.steps),
             stop=result.stop, best_note=result.best_note, steps=len(result.steps),
         )
         judged = [{k: s[k] for k in ("accepted", "verdict", "gain") if k in s} for s in result.steps if s.get("node") == "judge"]
@@ -147,24 +149,28 @@ def summarize(rows: list[dict]) -> dict[str, float]:
     return out
 
 
-def _rescored(row: dict) -> dict:
+def _rescored(row: dict, golds: dict[str, list[str]]) -> dict:
     """A row with its short answer re-parsed from the raw reply by the current parser, and EM/F1
-    recomputed (rows written by an older parser become comparable; the file is not changed)."""
+    recomputed against ``golds`` (id -> answers; rows of older files carry their own ``gold``),
+    so rows written by an older parser become comparable; the file is not changed."""
     from ponder.agents.answerer import parse
     from ponder.retrieval.metrics import exact_match, f1_score
 
-    if "raw" not in row or "gold" not in row or row.get("stop", "").startswith(("BudgetExceeded",)):
+    gold = row.get("gold") or golds.get(row["id"])
+    if "raw" not in row or not gold or row.get("stop", "").startswith(("BudgetExceeded",)):
         return row
     prediction = parse(row["raw"])
-    metrics = {**row["metrics"], "em": exact_match(prediction, row["gold"]), "f1": round(f1_score(prediction, row["gold"]), 4)}
+    metrics = {**row["metrics"], "em": exact_match(prediction, gold), "f1": round(f1_score(prediction, gold), 4)}
     return {**row, "prediction": prediction, "metrics": metrics, "score": metrics["f1"]}
 
 
-def compare_table(paths: list[str | os.PathLike], *, common: bool = True, rescore: bool = False) -> tuple[str, dict[str, dict]]:
+def compare_table(paths: list[str | os.PathLike], *, common: bool = True, rescore: bool = False,
+                  dataset: str | None = None) -> tuple[str, dict[str, dict]]:
     """A Markdown table of :func:`summarize` per results file (one method each), over the
     questions every file has answered when ``common`` (so methods are compared on the same
-    questions); ``rescore`` re-parses short answers from the raw replies first. Returns the
-    table and the summaries by method."""
+    questions); ``rescore`` re-parses short answers from the raw replies first, against the gold
+    answers of ``dataset`` (default: the dataset named in the rows). Returns the table and the
+    summaries by method."""
     from ponder.evals.runner import read_rows
 
     loaded = {}
@@ -175,7 +181,10 @@ def compare_table(paths: list[str | os.PathLike], *, common: bool = True, rescor
     if not loaded:
         return "(no rows)", {}
     if rescore:
-        loaded = {m: [_rescored(r) for r in rows] for m, rows in loaded.items()}
+        rows = [r for rs in loaded.values() for r in rs]
+        name = dataset or next((r["dataset"] for r in rows if "gold" not in r and r.get("dataset")), None)
+        golds = {it.id: list(it.answers) for it in load_dataset(name).items} if name else {}
+        loaded = {m: [_rescored(r, golds) for r in rows] for m, rows in loaded.items()}
     ids = set.intersection(*({r["id"] for r in rows} for rows in loaded.values())) if common else None
     summaries = {m: summarize([r for r in rows if ids is None or r["id"] in ids]) for m, rows in loaded.items()}
     lines = ["| method | questions | EM | F1 | acc | sp recall | calls/q | tokens/q | retrievals/q | seconds/q |",

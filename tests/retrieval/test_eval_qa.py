@@ -5,7 +5,8 @@ import json
 import pytest
 
 from ponder.errors import ConfigError
-from ponder.evals.qa import run_qa_eval, summarize
+from ponder.evals.qa import compare_table, run_qa_eval, summarize
+from ponder.retrieval.datasets import load_dataset
 from ponder.testing import ScriptedChatModel
 
 
@@ -32,7 +33,9 @@ def test_rows_have_the_report_fields_and_resume(musique, tmp_path):
     assert row["prediction"] == "Steve Jobs founded it"
     assert row["metrics"]["acc"] == 1.0 and row["success"] is True
     assert row["metrics"]["em"] == 0.0 and 0 < row["score"] == row["metrics"]["f1"] < 1
-    assert row["metrics"]["sp_recall"] == 1.0 and set(row["supporting"]) <= set(row["evidence"])
+    supporting = load_dataset(f"musique:{musique}").items[0].supporting_titles
+    assert row["metrics"]["sp_recall"] == 1.0 and set(supporting) <= set(row["evidence"])
+    assert not {"question", "gold", "supporting"} & set(row)  # the data stays in the dataset, joined by id
     assert row["usage"]["calls"] == 1 and row["usage"]["retrievals"] == 1 and row["seconds"] >= 0
     assert row["coverage"] == [1.0]
     # resume: the first question is not asked again
@@ -42,6 +45,17 @@ def test_rows_have_the_report_fields_and_resume(musique, tmp_path):
     assert rows[1]["success"] is False and rows[1]["metrics"]["acc"] == 0.0
     summary = summarize(rows)
     assert summary["acc"] == 0.5 and summary["calls"] == 1 and summary["questions"] == 2
+
+
+def test_rescoring_reads_the_gold_answers_from_the_dataset(musique, tmp_path):
+    out = tmp_path / "single.jsonl"
+    run_qa_eval(f"musique:{musique}", "single", llm=scripted(), out=out, limit=1, show_progress=False)
+    row = json.loads(out.read_text())
+    row["raw"] = "Answer: Steve Jobs."  # as if an older parser had read this reply wrongly
+    out.write_text(json.dumps(row) + "\n")
+    _, plain = compare_table([out])
+    _, rescored = compare_table([out], rescore=True, dataset=f"musique:{musique}")
+    assert plain["single"]["em"] == 0.0 and rescored["single"]["em"] == 1.0
 
 
 def test_budget_failures_become_failed_rows(musique, tmp_path):
