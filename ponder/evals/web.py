@@ -22,7 +22,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -251,29 +251,28 @@ def _safe(name: str) -> str:
 
 def agent_config(
     *,
-    horizon: int = 6,
-    candidates: int = 5,
-    temperature: float = 0.8,
-    max_tokens: int = 24,
-    max_obs_chars: int = 2000,
-    judge_samples: int = 3,
-    rechecks: int = 1,
-    branching: int = 3,
-    depth: int = 3,
-    value_budget: int = 10,
-    threshold: float = 1.0,
-    trajectories: int = 4,
-    search_rounds: int = 0,
-    value: str = "judge",
-    seed: int = 0,
+    horizon: int,
+    candidates: int,
+    temperature: float,
+    max_tokens: int,
+    max_obs_chars: int,
+    judge_samples: int,
+    rechecks: int,
+    branching: int,
+    depth: int,
+    value_budget: int,
+    threshold: float,
+    trajectories: int,
+    search_rounds: int,
+    value: str,
+    seed: int,
 ) -> WebAgentConfig:
-    """A :class:`WebAgentConfig` from flat options (what the CLI passes)."""
+    """A :class:`WebAgentConfig` from flat options: what the CLI passes (its options hold the
+    defaults; in Python, build a :class:`WebAgentConfig` directly)."""
     from ponder.agents.value_judge import JudgeConfig
     from ponder.agents.web_actor import ActorConfig
 
-    base = WebAgentConfig()
-    return replace(
-        base,
+    return WebAgentConfig(
         horizon=horizon, rechecks=rechecks, branching=branching, depth=depth, value_budget=value_budget,
         threshold=threshold, trajectories=trajectories, search_rounds=search_rounds, value=value, seed=seed,
         actor=ActorConfig(n=candidates, temperature=temperature, max_tokens=max_tokens, max_obs_chars=max_obs_chars),
