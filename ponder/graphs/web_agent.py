@@ -353,7 +353,7 @@ def run_durable(
     conn = sqlite3.connect(str(checkpoint), check_same_thread=False, timeout=60)
     # WAL with synchronous=NORMAL: every step is committed before the next node runs, so a killed
     # process loses nothing; only an OS crash could lose the last step (which is then redone).
-    conn.execute("PRAGMA journal_mode=WAL")
+    _wal(conn)
     conn.execute("PRAGMA synchronous=NORMAL")
     try:
         app = graph.compile(checkpointer=SqliteSaver(conn))
@@ -365,6 +365,20 @@ def run_durable(
         return app.invoke(None if saved.next else {}, config, durability="sync")
     finally:
         conn.close()
+
+
+def _wal(conn: sqlite3.Connection, attempts: int = 50) -> None:
+    """Switch ``conn``'s file to WAL. On a new file shared by several workers the switch needs an
+    exclusive lock that SQLite's busy timeout does not wait for ("database is locked" at once),
+    so it is retried with a growing pause."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
 
 
 def forget_thread(checkpoint: str | Path, thread_id: str) -> None:
