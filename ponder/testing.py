@@ -47,6 +47,7 @@ class ScriptedChatModel(ChatModel):
         self.calls: list[Messages] = []  # every conversation seen, for assertions
         self._next = 0
         self._lock = threading.Lock()
+        self._draw_lock = threading.RLock()
 
     def reply_for(self, messages: Messages) -> str:
         text = "\n".join(m["content"] for m in messages)
@@ -72,9 +73,14 @@ class ScriptedChatModel(ChatModel):
         for messages in batch:
             with self._lock:
                 self.calls.append(messages)
+            # the n samples of one conversation are drawn together: a reply function that counts
+            # its draws (a scripted sampling distribution) must not see other threads' draws
+            # interleaved with them
+            with self._draw_lock:
+                replies = [self.reply_for(messages) for _ in range(n)]
             row = []
-            for _ in range(n):
-                words = self.reply_for(messages).split(" ")
+            for reply in replies:
+                words = reply.split(" ")
                 truncated = len(words) > max_tokens
                 text, stopped = cut_at_stop(" ".join(words[:max_tokens]), stop)
                 tokens = text.split()

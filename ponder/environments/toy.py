@@ -256,18 +256,17 @@ def scripted_web_model(
     on toy pages (for tests and the search benchmark).
 
     Args:
-        actions: page name -> the replies the actor samples there, in order (the i-th sample
-            drawn for one prompt is ``replies[i % len(replies)]``, so ``n`` samples of one call
-            give a fixed frequency ranking).
+        actions: page name -> the replies the actor samples there, in order (the i-th of the
+            ``n`` samples of one call is ``replies[i % len(replies)]``, so every call on a page
+            gives the same frequency ranking, whatever ran before or beside it).
         statuses: page name, or ``"answer:<text>"`` once the agent answered, -> the judge's reply
             (``success``, ``on track``, ``failure``).
     """
-    from collections import Counter
 
     from ponder.testing import ScriptedChatModel
 
     statuses = statuses or {}
-    asked: Counter[str] = Counter()
+    drawing: dict = {}  # the conversation whose samples are being drawn, and how many so far
     page_re = re.compile(r"RootWebArea '([^']*)'")
 
     def reply(messages) -> str:
@@ -280,8 +279,12 @@ def scripted_web_model(
                 return statuses.get(f"answer:{answer.group(1).strip()}", "failure")
             return statuses.get(page, default_status)
         replies = actions.get(page) or [default_action]
-        i = asked[prompt]
-        asked[prompt] += 1
+        # the model draws a call's n samples together (one conversation object), so a new
+        # object starts the count again: the ranking never depends on other calls or threads
+        if drawing.get("messages") is not messages:
+            drawing.update(messages=messages, i=0)
+        i = drawing["i"]
+        drawing["i"] += 1
         return replies[i % len(replies)]
 
     return ScriptedChatModel(default=reply, latency=latency, name="scripted-web")
