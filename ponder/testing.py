@@ -11,7 +11,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from ponder.models.base import ChatModel, Completion, Messages, ModelInfo, TokenLogprob, cut_at_stop
+from ponder.models.base import (
+    ChatModel,
+    Completion,
+    Messages,
+    ModelInfo,
+    TokenLogprob,
+    cut_at_stop,
+    top_logprobs,
+)
 
 Reply = str | Callable[[Messages], str]
 
@@ -90,7 +98,8 @@ class ScriptedChatModel(ChatModel):
                         finish_reason="length" if truncated and not stopped else "stop",
                         prompt_tokens=self.count_tokens(messages),
                         completion_tokens=len(tokens),
-                        logprobs=[TokenLogprob(t, -0.1) for t in tokens] if logprobs else None,
+                        logprobs=[TokenLogprob(t, -0.1, ((t, -0.1),) if top_logprobs(logprobs) else ()) for t in tokens]
+                        if logprobs else None,
                     )
                 )
             out.append(row)

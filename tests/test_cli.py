@@ -92,6 +92,16 @@ def test_bad_bench_name():
     assert_clean_error(ponder("bench", "nope"), "unknown bench 'nope'")
 
 
+@pytest.mark.parametrize("args,needle", [
+    (["report", "x.jsonl", "--plot", "x.png"], "No such option: --plot"),
+    (["eval", "web", "--out", "x.jsonl", "--horizon", "abc"], "Invalid value for '--horizon'"),
+    (["eval", "web"], "Missing option '--out'"),
+])
+def test_usage_errors_are_a_message_not_a_traceback(args, needle):
+    r = ponder(*args)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and needle in r.stderr, r.stderr
+
+
 @pytest.mark.slow
 def test_chat_with_the_real_model_prints_answer_and_usage():
     r = ponder("chat", "What is the capital of France?", "--max-tokens", "12")

@@ -3,12 +3,16 @@
 Given the objective, the recent observations and the action history, the model says
 ``success``, ``on track`` or ``failure`` (1 / 0.5 / 0); ``k`` samples drawn in one batched call
 are averaged (Koh et al. 2024). Replies that say none of the three are ignored; when no sample
-says any, the value is ``unknown_value``. :class:`OracleValue` scores with the environment's own
+says any, the value is ``unknown_value``. A *graded* judge reads one greedy reply's token
+probabilities instead: the value is the expected status under the model's distribution at the
+status word (e.g. P(success) 0.7, P(failure) 0.3 -> 0.7), so states stay distinguishable when a
+small model's sampled verdict is always "success". :class:`OracleValue` scores with the environment's own
 evaluator instead: an upper bound on what a judge can give search.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +22,55 @@ from ponder.models.base import ChatModel, Message
 from ponder.usage import Usage
 
 _STATUS = re.compile(r"(success|succeed|incorrect|correct|on[ -]?track|progress|fail|wrong)", re.I)
+
+
+#: Status words (and what they are worth) that a token at the status position may begin.
+_STATUS_WORDS = {"success": 1.0, "successful": 1.0, "succeed": 1.0, "correct": 1.0, "done": 1.0,
+                 "track": 0.5, "progress": 0.5,
+                 "failure": 0.0, "fail": 0.0, "failed": 0.0, "wrong": 0.0, "incorrect": 0.0, "error": 0.0}
+
+
+def token_status(token: str) -> float | None:
+    """The value of the status word ``token`` begins (``"Succ"`` -> 1.0, ``" fail"`` -> 0.0), or
+    ``None``; pieces shorter than three letters only count as the whole word ``on`` (of "on track")."""
+    w = token.strip().lower()
+    if w in ("on", "on-track", "ontrack"):
+        return 0.5
+    if len(w) < 3:
+        return None
+    for word, value in _STATUS_WORDS.items():
+        if word.startswith(w) or w.startswith(word):
+            return value
+    return None
+
+
+def _status_mass(t: Any) -> dict[float, float]:
+    """Probability mass of each status value among the alternatives at one position."""
+    alternatives = dict(t.top)
+    alternatives.setdefault(t.token, t.logprob)  # a sampled token may lie outside the top k
+    mass = {1.0: 0.0, 0.5: 0.0, 0.0: 0.0}
+    for alt, lp in alternatives.items():
+        v = token_status(alt)
+        if v is not None:
+            mass[v] += math.exp(lp)
+    return mass
+
+
+def graded_status(logprobs: list | None) -> tuple[float, dict[str, float]] | None:
+    """The expected status, and the probability of each status, at the first generated token
+    that begins a status word (from its alternatives, ``TokenLogprob.top``); when the reply
+    names none (a base model that wanders off), at the first position whose alternatives do.
+    ``None`` when no position offers a status word at all."""
+    tokens = logprobs or []
+    chosen = [t for t in tokens if token_status(t.token) is not None]
+    for t in chosen[:1] or tokens:
+        mass = _status_mass(t)
+        total = sum(mass.values())
+        if total <= 0:
+            continue
+        dist = {"success": mass[1.0] / total, "on track": mass[0.5] / total, "failure": mass[0.0] / total}
+        return dist["success"] + 0.5 * dist["on track"], {k: round(v, 4) for k, v in dist.items()}
+    return None
 
 
 def parse_status(text: str) -> float | None:
@@ -44,6 +97,9 @@ class JudgeConfig:
         max_obs_chars: characters kept of each recent observation.
         recent: how many recent observations are shown (the current one last).
         unknown_value: the value when no sample names a status.
+        graded: value a state by one greedy reply's token probabilities (see the module
+            docstring) instead of ``k`` sampled verdicts.
+        top: alternatives read per position when ``graded``.
     """
 
     k: int = 3
@@ -52,6 +108,8 @@ class JudgeConfig:
     max_obs_chars: int = 1200
     recent: int = 2
     unknown_value: float = 0.25
+    graded: bool = False
+    top: int = 10
 
 
 @dataclass
@@ -59,9 +117,13 @@ class Judgement:
     value: float
     samples: list[float | None] = field(default_factory=list)
     source: str = "judge"
+    dist: dict[str, float] | None = None  # a graded judge's status probabilities
 
     def to_dict(self) -> dict:
-        return {"value": self.value, "samples": self.samples, "source": self.source}
+        out = {"value": self.value, "samples": self.samples, "source": self.source}
+        if self.dist is not None:
+            out["dist"] = self.dist
+        return out
 
 
 @dataclass
@@ -105,6 +167,8 @@ class ValueJudge:
         if not items:
             return []
         cfg = self.config
+        if cfg.graded:
+            return self._graded(items, seed=seed, usage=usage)
         outs = self.model.generate_batch(
             [self.messages(it) for it in items], n=cfg.k, temperature=cfg.temperature if cfg.k > 1 else 0.0,
             max_tokens=cfg.max_tokens, seed=seed, usage=usage,
@@ -115,6 +179,21 @@ class ValueJudge:
             known = [s for s in samples if s is not None]
             value = sum(known) / len(known) if known else cfg.unknown_value
             results.append(Judgement(round(value, 4), samples))
+        return results
+
+    def _graded(self, items: list[JudgeInput], *, seed: int | None, usage: Usage | None) -> list[Judgement]:
+        cfg = self.config
+        outs = self.model.generate_batch([self.messages(it) for it in items], n=1, temperature=0.0,
+                                         max_tokens=cfg.max_tokens, logprobs=cfg.top, seed=seed, usage=usage)
+        results = []
+        for (c,) in outs:
+            graded = graded_status(c.logprobs)
+            if graded is None:  # no status word: fall back to the reply's words, then to unknown
+                word = parse_status(c.text)
+                results.append(Judgement(cfg.unknown_value if word is None else word, [word], "graded"))
+            else:
+                value, dist = graded
+                results.append(Judgement(round(value, 4), [parse_status(c.text)], "graded", dist))
         return results
 
     def score(self, item: JudgeInput, **kw: Any) -> Judgement:

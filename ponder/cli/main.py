@@ -157,12 +157,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(e.exit_code)
     except typer.Abort:
         sys.exit(1)
-    except Exception as e:  # click usage errors come through here in non-standalone mode
+    except Exception as e:  # usage errors (an unknown option, a bad value) come here in non-standalone mode
         import click
 
-        if isinstance(e, click.ClickException):
+        # typer >= 0.24 raises its own vendored click's exceptions, older typer the click package's
+        if isinstance(e, (click.ClickException, typer.TyperException)) and hasattr(e, "show"):
             e.show()
-            sys.exit(e.exit_code)
+            sys.exit(getattr(e, "exit_code", 2))
         raise
 
 

@@ -251,6 +251,7 @@ def scripted_web_model(
     default_action: str = "go_back",
     default_status: str = "on track",
     latency: float = 0.0,
+    name: str = "scripted-web",
 ):
     """A :class:`~ponder.testing.ScriptedChatModel` that plays a web actor and a value judge
     on toy pages (for tests and the search benchmark).
@@ -287,7 +288,7 @@ def scripted_web_model(
         drawing["i"] += 1
         return replies[i % len(replies)]
 
-    return ScriptedChatModel(default=reply, latency=latency, name="scripted-web")
+    return ScriptedChatModel(default=reply, latency=latency, name=name)
 
 
 #: A scripted actor policy on :func:`shop_tree` whose most frequent choice at Home (Books) is a

@@ -141,8 +141,7 @@ def plot(summary: Sequence[dict], path: str | Path) -> Path:
     ax.set_xlabel("tokens per task (mean)")
     ax.set_ylabel("success rate (Wilson 95% interval)")
     ax.set_ylim(-0.02, 1.02)
-    if any((s["tokens"] or 0) > 0 for s in summary):
-        ax.set_xscale("symlog")
+    _token_axis(ax, [s["tokens"] or 0.0 for s in summary])
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
     ax.set_title("success against compute")
@@ -152,6 +151,23 @@ def plot(summary: Sequence[dict], path: str | Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _token_axis(ax, xs: Sequence[float]) -> None:
+    """A log axis where the points span a decade or more (symlog when one is at zero), linear
+    otherwise; ticks are labelled with plain numbers either way (a log axis whose points lie
+    between two powers of ten would otherwise show no label at all)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    positive = [x for x in xs if x > 0]
+    if positive and max(positive) >= 10 * min(positive):
+        if len(positive) < len(xs):
+            ax.set_xscale("symlog", linthresh=min(positive))
+        else:
+            ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
 def markdown(summary: Sequence[dict]) -> str:

@@ -8,7 +8,8 @@ thread. Each task also runs under LangGraph's SQLite checkpointer (``<out>.ckpt.
 killed mid-task resumes inside that task, not only at the next one.
 
 Row fields: ``id``, ``kind`` (``web`` / ``miniwob``), ``strategy``, ``label`` (the strategy
-with its budget, e.g. ``best-first c=5``), ``model``, ``seed``, ``success``, ``score``,
+with its budget, e.g. ``best-first c=5``), ``model``, ``judge_model`` (when the value judge has
+its own model), ``seed``, ``success``, ``score``,
 ``usage``, ``seconds``, ``trace``, ``error`` (an environment failure, distinct from a task
 failure), ``answer``, ``stop_reason``, ``actions``, ``site``, ``difficulty``, ``config``.
 """
@@ -134,21 +135,25 @@ def select_tasks(tasks: Sequence[Any], spec: str = "all", *, per_site: int | Non
     return chosen
 
 
-def strategy_label(strategy: str, config: WebAgentConfig) -> str:
-    """A short name for a strategy with its compute knobs, for report tables."""
+def strategy_label(strategy: str, config: WebAgentConfig, judge_model: str | None = None) -> str:
+    """A short name for a strategy with its compute knobs, for report tables (``judge_model``:
+    the value judge's own model, named when the strategy calls a judge)."""
     if strategy == "best-first":
         label = f"best-first c={config.value_budget} b={config.branching}"
+        if config.threshold != WebAgentConfig.threshold:
+            label += f" t={config.threshold:g}"
     elif strategy == "best-of-n":
         label = f"best-of-n N={config.trajectories}"
     elif strategy == "recheck":
         label = f"recheck R={config.rechecks}"
     else:
         label = strategy
-    return label + (" oracle" if config.value == "oracle" else "")
-
-
-def _model_name(model: Any) -> str:
-    return model if isinstance(model, str) else getattr(model, "name", str(model))
+    if config.value == "oracle":
+        return label + " oracle"
+    if strategy in ("best-first", "best-of-n"):
+        label += " graded" if config.judge.graded else ""
+        label += f" judge={judge_model}" if judge_model else ""
+    return label
 
 
 def run_eval(
@@ -159,6 +164,7 @@ def run_eval(
     reset: Callable[[Any, EvalItem], Any] | None = None,
     strategy: str = "greedy",
     model: Any = None,
+    judge_model: Any = None,
     config: WebAgentConfig | None = None,
     budget: Budget | None = None,
     workers: int = 1,
@@ -177,6 +183,7 @@ def run_eval(
         env_factory: makes one environment (called once per worker, in the worker's thread).
         reset: ``reset(env, item) -> Observation`` (default ``env.reset(item.task)``).
         model: a :class:`~ponder.models.base.ChatModel` or a registry name.
+        judge_model: the value judge's own model (a ChatModel or a registry name; default: ``model``).
         success_threshold: a score at or above this is a success.
     """
     if strategy not in STRATEGIES:
@@ -187,7 +194,13 @@ def run_eval(
 
     llm = load_model(model) if model is None or isinstance(model, str) else model
     config = config or WebAgentConfig()
-    label = label or strategy_label(strategy, config)
+    if strategy not in ("best-first", "best-of-n") or config.value == "oracle":
+        judge_model = None  # no model judges states in this run
+    if isinstance(judge_model, str):
+        judge_llm = None if judge_model == llm.name else load_model(judge_model)
+    else:
+        judge_llm = None if judge_model is llm else judge_model
+    label = label or strategy_label(strategy, config, judge_llm.name if judge_llm else None)
     out = Path(out)
     trace_dir = Path(trace_dir) if trace_dir else out.with_name(out.stem + "-traces")
     ckpt = out.with_name(out.name + ".ckpt.sqlite") if checkpoint else None
@@ -199,11 +212,13 @@ def run_eval(
         thread_id = f"{kind}:{item.id}:{label}:{config.seed}"
         row: dict = {"id": item.id, "kind": kind, "strategy": strategy, "label": label, "model": llm.name,
                      "seed": config.seed, "site": item.site, "difficulty": item.difficulty}
+        if judge_llm is not None:
+            row["judge_model"] = judge_llm.name
 
         def episode(env: Any) -> dict:
             reset_fn = (lambda: reset(env, item)) if reset else None
             result = run_web(env, item.task, llm, strategy=strategy, config=config, budget=budget, reset=reset_fn,
-                             checkpoint=ckpt, thread_id=thread_id)
+                             checkpoint=ckpt, thread_id=thread_id, judge_model=judge_llm)
             score = env.evaluate()
             return {"result": result, "score": score}
 
@@ -257,6 +272,7 @@ def agent_config(
     max_tokens: int,
     max_obs_chars: int,
     judge_samples: int,
+    graded_judge: bool,
     rechecks: int,
     branching: int,
     depth: int,
@@ -276,7 +292,7 @@ def agent_config(
         horizon=horizon, rechecks=rechecks, branching=branching, depth=depth, value_budget=value_budget,
         threshold=threshold, trajectories=trajectories, search_rounds=search_rounds, value=value, seed=seed,
         actor=ActorConfig(n=candidates, temperature=temperature, max_tokens=max_tokens, max_obs_chars=max_obs_chars),
-        judge=JudgeConfig(k=judge_samples, max_obs_chars=min(max_obs_chars, 1000), recent=1),
+        judge=JudgeConfig(k=judge_samples, max_obs_chars=min(max_obs_chars, 1000), recent=1, graded=graded_judge),
     )
 
 
@@ -286,6 +302,7 @@ def run_web_eval(
     per_site: int | None = None,
     strategy: str = "greedy",
     model: Any = None,
+    judge_model: Any = None,
     config: WebAgentConfig | None = None,
     budget: Budget | None = None,
     workers: int = 1,
@@ -312,7 +329,7 @@ def run_web_eval(
         from ponder.environments.webenv import WebEnv
 
         env_factory = WebEnv
-    return run_eval(items, kind="web", env_factory=env_factory, strategy=strategy, model=model, config=config,
+    return run_eval(items, kind="web", env_factory=env_factory, strategy=strategy, model=model, judge_model=judge_model, config=config,
                     budget=budget, workers=workers, out=out, label=label, show_progress=show_progress, trace_dir=trace_dir)
 
 
@@ -321,6 +338,7 @@ def run_miniwob_eval(
     tasks: str = "all",
     strategy: str = "greedy",
     model: Any = None,
+    judge_model: Any = None,
     config: WebAgentConfig | None = None,
     budget: Budget | None = None,
     workers: int = 1,
@@ -353,5 +371,5 @@ def run_miniwob_eval(
         return env
 
     return run_eval(items, kind="miniwob", env_factory=make_env, reset=lambda env, it: env.reset(it.task, seed=it.seed),
-                    strategy=strategy, model=model, config=config, budget=budget, workers=workers, out=out, label=label,
-                    success_threshold=1e-9, show_progress=show_progress, trace_dir=trace_dir)
+                    strategy=strategy, model=model, judge_model=judge_model, config=config, budget=budget, workers=workers,
+                    out=out, label=label, success_threshold=1e-9, show_progress=show_progress, trace_dir=trace_dir)

@@ -10,29 +10,17 @@ back in its final state for evaluation.
 from __future__ import annotations
 
 import random
-from typing import Annotated, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
 from ponder.agents.web_actor import seed_for
-from ponder.graphs.web_agent import RunContext, lineage, merge_nodes
+from ponder.graphs.web_agent import RunContext, RunState, lineage
 
 
-class BestOfNState(TypedDict, total=False):
-    intent: str
-    nodes: Annotated[dict[str, dict], merge_nodes]
-    order: list[str]
+class BestOfNState(RunState, total=False):
     traj: int
     current: str
-    steps: int
     finals: list[str]
-    committed: list[str]
-    halt: bool
-    done: bool
-    answer: str | None
-    stop_reason: str
-    note: str
-    usage: dict
 
 
 def build_best_of_n(ctx: RunContext) -> StateGraph:

@@ -20,8 +20,10 @@ TRACE_VERSION = 1
 VIEWER = Path(__file__).with_name("trace_viewer.html")
 
 
-def build_trace(state: dict, *, task_id: str, intent: str, strategy: str, model: str, config: Any = None, runtime: Any = None) -> dict:
-    """The trace of a finished (or stopped) run from its final graph state."""
+def build_trace(state: dict, *, task_id: str, intent: str, strategy: str, model: str, config: Any = None, runtime: Any = None,
+                judge_model: str | None = None) -> dict:
+    """The trace of a finished (or stopped) run from its final graph state (``judge_model``: the
+    value judge's model, ``None`` for an oracle value)."""
     nodes = state.get("nodes", {})
     order = [i for i in state.get("order", list(nodes)) if i in nodes]
     return {
@@ -30,6 +32,7 @@ def build_trace(state: dict, *, task_id: str, intent: str, strategy: str, model:
         "intent": intent or state.get("intent", ""),
         "strategy": strategy,
         "model": model,
+        "judge_model": judge_model,
         "config": config.to_dict() if hasattr(config, "to_dict") else (config or {}),
         "nodes": [nodes[i] for i in order],
         "committed": list(state.get("committed", [])),

@@ -20,12 +20,12 @@ child is valued from its parent's page and only executed if it is committed.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, TypedDict
+from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
 from ponder.errors import BudgetExceeded
-from ponder.graphs.web_agent import RunContext, lineage, merge_nodes
+from ponder.graphs.web_agent import RunContext, RunState, lineage
 
 _DESTRUCTIVE = re.compile(
     r"place order|buy|purchase|checkout|pay\b|delete|remove|post\b|submit|reply|publish|save|confirm|send|upvote|downvote|vote",
@@ -46,10 +46,7 @@ def looks_destructive(action: str, page: str) -> bool:
     return False
 
 
-class SearchState(TypedDict, total=False):
-    intent: str
-    nodes: Annotated[dict[str, dict], merge_nodes]
-    order: list[str]
+class SearchState(RunState, total=False):
     frontier: list[str]
     root: str  # the committed state this round searches from
     value_calls: int  # this round
@@ -58,14 +55,6 @@ class SearchState(TypedDict, total=False):
     rounds: int
     found: bool
     tail: bool  # the search rounds are spent: the agent acts greedily to the horizon
-    committed: list[str]
-    steps: int
-    halt: bool
-    done: bool
-    answer: str | None
-    stop_reason: str
-    note: str
-    usage: dict
 
 
 def _value_key(nodes: dict[str, dict], order: list[str], nid: str) -> tuple:

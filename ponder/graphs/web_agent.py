@@ -243,7 +243,8 @@ class RunContext:
         inputs = [self.judge_input(nodes, n, o) for n, o in items]
         seed = seed_for(self.config.seed, self.task_id, items[0][0]["id"], salt)
         judgements = self.judge.score_many(inputs, seed=seed, usage=self.usage, env=self.runtime.env)
-        return [{**n, "value": j.value, "values": j.samples} for (n, _), j in zip(items, judgements, strict=True)]
+        return [{**n, "value": j.value, "values": j.samples, **({"dist": j.dist} if j.dist else {})}
+                for (n, _), j in zip(items, judgements, strict=True)]
 
 
 def merge_nodes(old: dict[str, dict] | None, new: dict[str, dict] | None) -> dict[str, dict]:
@@ -260,20 +261,25 @@ def lineage(nodes: dict[str, dict], node: dict) -> list[dict]:
     return chain[::-1]
 
 
-class AgentState(TypedDict, total=False):
+class RunState(TypedDict, total=False):
+    """What every web strategy's graph state holds (each strategy adds its own fields)."""
+
     intent: str
     nodes: Annotated[dict[str, dict], merge_nodes]
     order: list[str]  # node ids in the order they were created (the viewer steps through it)
-    current: str
     committed: list[str]
     steps: int
-    rechecks: int
     note: str
     halt: bool
     done: bool
     answer: str | None
     stop_reason: str
     usage: dict
+
+
+class AgentState(RunState, total=False):
+    current: str
+    rechecks: int
 
 
 RECHECK_NOTE = (
@@ -418,6 +424,7 @@ def run_web(
     checkpoint: str | Path | None = None,
     thread_id: str | None = None,
     usage: Usage | None = None,
+    judge_model: ChatModel | None = None,
 ) -> WebRunResult:
     """Run one web strategy on one task and leave ``env`` in the committed final state (so
     ``env.evaluate()`` scores the run).
@@ -426,13 +433,15 @@ def run_web(
         env: a :class:`~ponder.environments.webenv.WebEnv` (or anything with its interface).
         task: the task given to ``env.reset`` (unless ``reset`` is passed); its ``intent`` (or
             the first observation's) is the objective.
-        model: the model behind the actor and the value judge.
+        model: the model behind the actor (and the value judge unless ``judge_model`` is given).
         strategy: one of :data:`STRATEGIES`.
         budget: limits for this run; the run stops cleanly when one would be passed.
         reset: how to start an episode (MiniWoB resets with a seed).
         checkpoint: a SQLite file for durable execution (``None``: in memory only).
         thread_id: names this run in the checkpoint file (default: task id and strategy).
         usage: a ledger to charge (default: a new one with ``budget``).
+        judge_model: a separate model for the value judge (a small actor with a larger judge);
+            its calls are charged to the same ledger.
     """
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown web strategy {strategy!r}", hint=f"one of: {', '.join(STRATEGIES)}")
@@ -441,7 +450,7 @@ def run_web(
     reset_fn = reset or (lambda: env.reset(task))
     search = strategy in ("best-first", "best-of-n")
     runtime = EnvRuntime(env, reset_fn, usage, snapshots=search)
-    judge = OracleValue() if config.value == "oracle" else ValueJudge(model, config.judge)
+    judge = OracleValue() if config.value == "oracle" else ValueJudge(judge_model or model, config.judge)
     task_id = str(getattr(task, "task_id", None) or task)
     ctx = RunContext(runtime, WebActor(model, config.actor), judge, config, getattr(task, "intent", "") or "", task_id)
 
@@ -473,7 +482,8 @@ def run_web(
         runtime.goto(final_path)  # the environment ends in the committed state
     from ponder.graphs.trace import build_trace
 
-    trace = build_trace(state, task_id=task_id, intent=ctx.intent, strategy=strategy, model=model.name, config=config, runtime=runtime)
+    trace = build_trace(state, task_id=task_id, intent=ctx.intent, strategy=strategy, model=model.name, config=config, runtime=runtime,
+                        judge_model=judge.model.name if isinstance(judge, ValueJudge) else None)
     return WebRunResult(state.get("answer"), list(final_path), state.get("stop_reason") or "", usage.to_dict(), state, trace, runtime)
 
 

@@ -22,8 +22,32 @@ Messages = Sequence[Message]
 
 @dataclass(frozen=True)
 class TokenLogprob:
+    """One generated token's log-probability; ``top`` holds the most likely tokens at its
+    position (most likely first) when ``logprobs=k`` asked for ``k`` of them."""
+
     token: str
     logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+#: The most alternatives a call may ask for per position (OpenAI's limit).
+MAX_TOP_LOGPROBS = 20
+
+
+def top_logprobs(logprobs: bool | int) -> int:
+    """How many alternatives per position ``logprobs`` asks for: ``False``/``True`` none (``True``
+    gives each generated token's own log-probability), an int ``k`` the ``k`` most likely."""
+    if isinstance(logprobs, bool):
+        return 0
+    k = int(logprobs)
+    if not 0 <= k <= MAX_TOP_LOGPROBS:
+        raise ValueError(f"logprobs must be a bool or an int in 0..{MAX_TOP_LOGPROBS}, got {logprobs!r}")
+    return k
+
+
+def ranked(pairs) -> tuple[tuple[str, float], ...]:
+    """Alternatives as ``(token, logprob)`` pairs, most likely first."""
+    return tuple(sorted(((str(t), float(v)) for t, v in pairs), key=lambda p: -p[1]))
 
 
 @dataclass
@@ -81,6 +105,10 @@ class ChatModel(abc.ABC):
     (one conversation, ``n`` samples) or :meth:`generate_batch` (several conversations, ``n``
     samples each, batched in one pass where the backend can).
 
+    ``logprobs``: ``True`` gives each generated token's log-probability; an int ``k`` also gives
+    the ``k`` most likely tokens at each position (``TokenLogprob.top``), as OpenAI's
+    ``top_logprobs`` does.
+
     Every call is charged to ``usage`` (or the active ledger, see :func:`ponder.usage.current`):
     the budget is checked with the worst case (``max_tokens`` per sample) *before* the call, and
     the actual tokens, FLOPs and seconds are charged after it.
@@ -100,7 +128,7 @@ class ChatModel(abc.ABC):
         temperature: float = 0.0,
         max_tokens: int = 256,
         stop: Sequence[str] | None = None,
-        logprobs: bool = False,
+        logprobs: bool | int = False,
         seed: int | None = None,
         usage: Usage | None = None,
     ) -> list[Completion]:
@@ -117,12 +145,13 @@ class ChatModel(abc.ABC):
         temperature: float = 0.0,
         max_tokens: int = 256,
         stop: Sequence[str] | None = None,
-        logprobs: bool = False,
+        logprobs: bool | int = False,
         seed: int | None = None,
         usage: Usage | None = None,
     ) -> list[list[Completion]]:
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
+        top_logprobs(logprobs)  # validates
         if not batch:
             return []
         for i, messages in enumerate(batch):
@@ -167,7 +196,7 @@ class ChatModel(abc.ABC):
         temperature: float,
         max_tokens: int,
         stop: list[str] | None,
-        logprobs: bool,
+        logprobs: bool | int,
         seed: int | None,
     ) -> list[list[Completion]]:
         """Return, for each conversation, ``n`` completions."""

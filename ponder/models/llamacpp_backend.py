@@ -12,7 +12,15 @@ import threading
 from pathlib import Path
 
 from ponder.errors import PonderError, missing_extra
-from ponder.models.base import ChatModel, Completion, ModelInfo, TokenLogprob, render_completion_prompt
+from ponder.models.base import (
+    ChatModel,
+    Completion,
+    ModelInfo,
+    TokenLogprob,
+    ranked,
+    render_completion_prompt,
+    top_logprobs,
+)
 from ponder.models.cpu import default_threads
 
 
@@ -71,23 +79,28 @@ class LlamaCppChatModel(ChatModel):
         common = dict(temperature=temperature, max_tokens=max_tokens, stop=stop or None, seed=seed)
         if temperature <= 0:
             common.update(top_k=1)
+        k = top_logprobs(logprobs)
         if self.chat:
-            extra = dict(logprobs=True, top_logprobs=1) if logprobs else {}
+            extra = dict(logprobs=True, top_logprobs=max(k, 1)) if logprobs else {}
             resp = llm.create_chat_completion(messages=list(messages), **common, **extra)
             choice = resp["choices"][0]
             text = choice["message"]["content"] or ""
             lp = None
             if logprobs and choice.get("logprobs"):
-                lp = [TokenLogprob(t["token"], float(t["logprob"])) for t in choice["logprobs"]["content"]]
+                lp = [TokenLogprob(t["token"], float(t["logprob"]),
+                                   ranked((a["token"], a["logprob"]) for a in t.get("top_logprobs") or ())[:k])
+                      for t in choice["logprobs"]["content"]]
         else:
-            extra = dict(logprobs=1) if logprobs else {}
+            extra = dict(logprobs=max(k, 1)) if logprobs else {}
             resp = llm.create_completion(prompt=render_completion_prompt(messages), **common, **extra)
             choice = resp["choices"][0]
             text = choice["text"]
             lp = None
             if logprobs and choice.get("logprobs"):
                 data = choice["logprobs"]
-                lp = [TokenLogprob(t, float(v)) for t, v in zip(data["tokens"], data["token_logprobs"]) if v is not None]
+                tops = data.get("top_logprobs") or [None] * len(data["tokens"])
+                lp = [TokenLogprob(t, float(v), ranked((top or {}).items())[:k])
+                      for t, v, top in zip(data["tokens"], data["token_logprobs"], tops) if v is not None]
         return Completion(
             text=text.strip() if self.chat else text,
             finish_reason="length" if choice.get("finish_reason") == "length" else "stop",

@@ -13,7 +13,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from ponder.errors import BackendUnavailable, ModelTimeout, PonderError, missing_extra
-from ponder.models.base import ChatModel, Completion, ModelInfo, TokenLogprob
+from ponder.models.base import ChatModel, Completion, ModelInfo, TokenLogprob, ranked, top_logprobs
 
 
 class OpenAIChatModel(ChatModel):
@@ -65,7 +65,7 @@ class OpenAIChatModel(ChatModel):
                 model=self.model, messages=list(messages), n=n, temperature=temperature,
                 max_tokens=max_tokens, stop=stop or None, seed=seed,
                 # llama.cpp's server returns token logprobs only when top_logprobs is set too
-                **({"logprobs": True, "top_logprobs": 1} if logprobs else {}),
+                **({"logprobs": True, "top_logprobs": max(top_logprobs(logprobs), 1)} if logprobs else {}),
             )
         except openai.APITimeoutError as e:
             raise ModelTimeout(
@@ -99,7 +99,9 @@ class OpenAIChatModel(ChatModel):
             for i, choice in enumerate(resp.choices):
                 lp = None
                 if logprobs and choice.logprobs and choice.logprobs.content:
-                    lp = [TokenLogprob(t.token, float(t.logprob)) for t in choice.logprobs.content]
+                    k = top_logprobs(logprobs)
+                    lp = [TokenLogprob(t.token, float(t.logprob), ranked((a.token, a.logprob) for a in t.top_logprobs or ())[:k])
+                          for t in choice.logprobs.content]
                 completion_tokens = (usage.completion_tokens // len(resp.choices)) if usage else 0
                 out.append(Completion(
                     text=(choice.message.content or "").strip(),

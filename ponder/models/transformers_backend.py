@@ -29,6 +29,7 @@ from ponder.models.base import (
     TokenLogprob,
     cut_at_stop,
     render_completion_prompt,
+    top_logprobs,
 )
 from ponder.models.batching import CallBatcher
 
@@ -224,7 +225,7 @@ class TransformersChatModel(ChatModel):
         sample = temperature > 0
         kwargs = dict(
             max_new_tokens=max(most for most, _ in limits), do_sample=sample, pad_token_id=pad,
-            return_dict_in_generate=True, output_scores=logprobs,
+            return_dict_in_generate=True, output_scores=bool(logprobs), output_logits=top_logprobs(logprobs) > 0,
             stopping_criteria=self._transformers.StoppingCriteriaList([_RowLimits(self.tokenizer, width, row_limits)]),
         )
         if sample:
@@ -237,9 +238,13 @@ class TransformersChatModel(ChatModel):
             if self.share_prefill and min(len(seq) for seq in ids) > 1:
                 kwargs["cache"] = self._prefill(ids, n)
             out = self.model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
-            scores = None
+            scores = tops = None
             if logprobs:
                 scores = self.model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
+            if top_logprobs(logprobs):
+                # the model's own distribution (raw logits, before temperature) at each position
+                logp = torch.log_softmax(torch.stack(out.logits, dim=1).float(), dim=-1)  # rows x steps x vocab
+                tops = logp.topk(top_logprobs(logprobs), dim=-1)
         generated = out.sequences[:, width:].tolist()
         rows: list[list[Completion]] = []
         for i, new in enumerate(generated):
@@ -249,7 +254,12 @@ class TransformersChatModel(ChatModel):
             text, stopped = cut_at_stop(self.tokenizer.decode(body, skip_special_tokens=True), list(stop))
             lp = None
             if scores is not None:
-                lp = [TokenLogprob(self.tokenizer.decode([t]), float(s)) for t, s in zip(body, scores[i][: len(body)].tolist())]
+                alts = [()] * len(body)
+                if tops is not None:
+                    ids_i, vals_i = tops.indices[i][: len(body)].tolist(), tops.values[i][: len(body)].tolist()
+                    alts = [tuple((self.tokenizer.decode([a]), v) for a, v in zip(ai, vi)) for ai, vi in zip(ids_i, vals_i)]
+                lp = [TokenLogprob(self.tokenizer.decode([t]), float(s), alt)
+                      for t, s, alt in zip(body, scores[i][: len(body)].tolist(), alts)]
             done = end is not None or stopped
             completion = Completion(
                 text=text.strip() if self.chat else text,

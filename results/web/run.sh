@@ -5,7 +5,8 @@
 # Environment: PONDER_MODEL (default smollm2-135m), EPISODES (seeded episodes per MiniWoB++ task, default 1;
 # a rerun with more adds the new seeds to the same files), SITES/PART (see web-recheck-all).
 # Jobs: web-greedy web-recheck web-bf5 web-bf10 web-bf5-oracle web-greedy-all web-recheck-all
-#       mw-greedy mw-recheck mw-bf5 mw-bf10 mw-bf5-oracle
+#       mw-greedy mw-recheck mw-bf5 mw-bf10 mw-bf5-oracle mw-bf5-full (threshold 2: every search round spends all c value calls)
+#       mw-bf5-graded (the judge's token probabilities as the value), mw-bf5-graded-gemma (the same, judged by gemma3-270m)
 set -u
 cd "$(dirname "$0")/../.."
 P=".venv/bin/ponder"
@@ -33,6 +34,9 @@ for job in "$@"; do
   mw-recheck) $P eval miniwob --tasks "$MW" --strategy recheck --rechecks 1 $MWC --out $R/miniwob-recheck.jsonl --trace-dir $T/miniwob-recheck ;;
   mw-bf5) $P eval miniwob --tasks "$MW" $BF5 $MWC --out $R/miniwob-best-first-c5.jsonl --trace-dir $T/miniwob-best-first-c5 ;;
   mw-bf10) $P eval miniwob --tasks "$MW" $BF10 $MWC --out $R/miniwob-best-first-c10.jsonl --trace-dir $T/miniwob-best-first-c10 ;;
+  mw-bf5-full) $P eval miniwob --tasks "$MW" $BF5 --threshold 2 $MWC --out $R/miniwob-best-first-c5-full.jsonl --trace-dir $T/miniwob-best-first-c5-full ;;
+  mw-bf5-graded) $P eval miniwob --tasks "$MW" $BF5 --graded-judge $MWC --out $R/miniwob-best-first-c5-graded.jsonl --trace-dir $T/miniwob-best-first-c5-graded ;;
+  mw-bf5-graded-gemma) $P eval miniwob --tasks "$MW" $BF5 --graded-judge --judge-model gemma3-270m $MWC --out $R/miniwob-best-first-c5-graded-gemma.jsonl --trace-dir $T/miniwob-best-first-c5-graded-gemma ;;
   mw-bf5-oracle) $P eval miniwob --tasks "$MW" $BF5 --value oracle $MWC --out $R/miniwob-best-first-c5-oracle.jsonl --trace-dir $T/miniwob-best-first-c5-oracle ;;
   *) echo "unknown job $job"; exit 2 ;;
   esac

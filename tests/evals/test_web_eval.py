@@ -9,6 +9,7 @@ import threading
 import pytest
 from typer.testing import CliRunner
 
+from ponder.agents.value_judge import JudgeConfig
 from ponder.environments.toy import TOY_POLICY, TOY_STATUSES, ToyEnv, ToyTask, price_task, scripted_web_model
 from ponder.evals.report import markdown, summarize, wilson
 from ponder.evals.runner import read_rows
@@ -136,6 +137,40 @@ def test_report_names_a_missing_file(tmp_path):
 def test_strategy_labels():
     assert strategy_label("best-first", WebAgentConfig(value_budget=5)) == "best-first c=5 b=3"
     assert strategy_label("greedy", WebAgentConfig(value="oracle")) == "greedy oracle"
+    assert strategy_label("best-first", WebAgentConfig(value_budget=5), "big") == "best-first c=5 b=3 judge=big"
+    assert strategy_label("best-first", WebAgentConfig(value_budget=5, threshold=2)) == "best-first c=5 b=3 t=2"
+    graded = WebAgentConfig(judge=JudgeConfig(graded=True))
+    assert strategy_label("best-of-n", graded, "big") == "best-of-n N=4 graded judge=big"
+    assert strategy_label("greedy", graded) == "greedy"
+
+
+def _judged(model) -> list[bool]:
+    return [m[0]["content"].startswith("You check") for m in model.calls]
+
+
+def test_a_separate_judge_model_values_the_states(tmp_path):
+    # The actor's own judgement is wrong everywhere; alone it cannot find the best path.
+    wrong = {page: "failure" for page in TOY_STATUSES} | {"Home": "success", "Books": "success", "answer:$12": "success"}
+    actor = scripted_web_model(TOY_POLICY, wrong, name="actor")
+    alone = run_eval(items(1), kind="web", env_factory=ToyEnv, strategy="best-first", model=actor,
+                     out=tmp_path / "alone.jsonl", show_progress=False)
+    assert alone[0]["success"] is False and "judge_model" not in alone[0]
+    # With a judge model of its own, search is guided by that judge and the actor never judges.
+    actor = scripted_web_model(TOY_POLICY, wrong, name="actor")
+    judge = scripted_web_model(TOY_POLICY, TOY_STATUSES, name="judge")
+    rows = run_eval(items(1), kind="web", env_factory=ToyEnv, strategy="best-first", model=actor, judge_model=judge,
+                    out=tmp_path / "judged.jsonl", show_progress=False)
+    row = rows[0]
+    assert row["success"] is True and row["judge_model"] == "judge" and row["label"] == "best-first c=10 b=3 judge=judge"
+    assert _judged(actor) and not any(_judged(actor)) and _judged(judge) and all(_judged(judge))
+    trace = json.loads(open(row["trace"]).read())
+    assert (trace["model"], trace["judge_model"]) == ("actor", "judge")
+    # both models' calls are charged to the run's ledger
+    assert row["usage"]["calls"] == len(actor.calls) + len(judge.calls)
+    # a strategy without a judge ignores the option
+    greedy = run_eval(items(1), kind="web", env_factory=ToyEnv, strategy="greedy", model=actor, judge_model=judge,
+                      out=tmp_path / "greedy.jsonl", show_progress=False)
+    assert "judge_model" not in greedy[0] and greedy[0]["label"] == "greedy"
 
 
 @pytest.mark.parametrize("command", ["web", "miniwob"])
@@ -147,13 +182,15 @@ def test_cli_passes_the_shared_agent_and_run_options(command, monkeypatch, tmp_p
     monkeypatch.setattr(web_eval, f"run_{'web' if command == 'web' else 'miniwob'}_eval", lambda **kw: seen.update(kw) or [])
     args = ["eval", command, "--out", str(tmp_path / "r.jsonl"), "--tasks", "a,b", "--strategy", "best-first",
             "-c", "7", "--branching", "2", "--horizon", "4", "--candidates", "3", "--value", "oracle", "--seed", "5",
-            "--budget", "calls=9", "--workers", "2", "--label", "L", "--trace-dir", str(tmp_path / "t")]
+            "--budget", "calls=9", "--workers", "2", "--label", "L", "--trace-dir", str(tmp_path / "t"),
+            "--judge-model", "llamacpp:smollm2-135m", "--graded-judge"]
     result = CliRunner().invoke(app, args + (["--episodes", "2"] if command == "miniwob" else ["--per-site", "1"]))
     assert result.exit_code == 0, result.output
     config = seen["config"]
     assert (config.value_budget, config.branching, config.horizon, config.actor.n, config.value, config.seed) == (7, 2, 4, 3, "oracle", 5)
     assert seen["budget"].calls == 9 and seen["workers"] == 2 and seen["label"] == "L" and seen["strategy"] == "best-first"
     assert seen["tasks"] == "a,b" and seen["trace_dir"] == str(tmp_path / "t") and "seed" not in seen
+    assert seen["judge_model"] == "llamacpp:smollm2-135m" and config.judge.graded is True
     assert seen.get("episodes", seen.get("per_site")) in (1, 2)
 
 
@@ -181,3 +218,23 @@ def test_paired_comparison_counts_discordant_tasks_and_mcnemar():
     (p,) = paired(rows, "greedy")
     assert (p["tasks"], p["both"], p["only_baseline"], p["only_strategy"], p["neither"]) == (5, 1, 1, 3, 0)
     assert p["mcnemar_p"] == pytest.approx(mcnemar_p(1, 3), abs=1e-4) and "| web | greedy | search |" in paired_markdown([p])
+
+
+@pytest.mark.parametrize("xs", [[3900.0, 6100.0, 8500.0], [130.0, 800.0, 4000.0], [0.0, 50.0, 4000.0]])
+def test_the_token_axis_is_labelled_within_the_data(xs):
+    # a log axis whose points lie between two powers of ten used to show no tick label at all
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ponder.evals.report import _token_axis
+
+    fig, ax = plt.subplots()
+    ax.plot(xs, [0.1, 0.2, 0.3], "o")
+    _token_axis(ax, xs)
+    fig.canvas.draw()
+    lo, hi = ax.get_xlim()
+    labels = [t.get_text() for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi and t.get_text()]
+    plt.close(fig)
+    assert len(labels) >= 2 and all(label.replace(",", "").isdigit() for label in labels), labels

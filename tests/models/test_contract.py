@@ -69,6 +69,20 @@ def test_logprobs(model):
     assert abs(len(c.logprobs) - c.completion_tokens) <= 1
 
 
+def test_top_logprobs(model):
+    c = model.generate(ASK, max_tokens=4, logprobs=3)[0]
+    assert c.logprobs
+    for t in c.logprobs:
+        assert 1 <= len(t.top) <= 3
+        values = [v for _, v in t.top]
+        assert values == sorted(values, reverse=True) and all(v <= 1e-6 for v in values)
+    # greedy: the generated token is the most likely one (the scripted model has no distribution)
+    first = c.logprobs[0]
+    assert first.top[0][0] == first.token and first.top[0][1] == pytest.approx(first.logprob, abs=0.05)
+    with pytest.raises(ValueError, match="logprobs"):
+        model.generate(ASK, max_tokens=2, logprobs=99)
+
+
 def test_usage_is_charged(model):
     usage = Usage()
     outs = model.generate(ASK, n=2, temperature=0.5, max_tokens=5, seed=0, usage=usage)

@@ -62,13 +62,18 @@ def run(*, quick: bool = False, rounds: str | int | None = None, chromium: str |
         snapshot_ms: list[float] = []
         errors = 0
 
-        t = time.perf_counter()
-        env.reset(task)
-        reset_ms.append((time.perf_counter() - t) * 1000)
-        for a in prefix:
-            res = env.step(a)
-            errors += res.observation.last_action_error is not None
-            step_ms.append(res.info["ms"])
+        def replay() -> None:
+            """Reset and step through the prefix, timing both."""
+            nonlocal errors
+            t = time.perf_counter()
+            env.reset(task)
+            reset_ms.append((time.perf_counter() - t) * 1000)
+            for a in prefix:
+                res = env.step(a)
+                errors += res.observation.last_action_error is not None
+                step_ms.append(res.info["ms"])
+
+        replay()
         t = time.perf_counter()
         state = env.snapshot()
         snapshot_ms.append((time.perf_counter() - t) * 1000)
@@ -85,12 +90,7 @@ def run(*, quick: bool = False, rounds: str | int | None = None, chromium: str |
             restore_exact &= back.text == text and _db_dump(server) == db
 
             t = time.perf_counter()
-            env.reset(task)
-            reset_ms.append((time.perf_counter() - t) * 1000)
-            for a in prefix:
-                res = env.step(a)
-                errors += res.observation.last_action_error is not None
-                step_ms.append(res.info["ms"])
+            replay()
             replay_ms.append((time.perf_counter() - t) * 1000)
             replay_exact &= env.last_observation.text == text
             t = time.perf_counter()
