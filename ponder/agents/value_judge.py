@@ -12,13 +12,12 @@ evaluator instead: an upper bound on what a judge can give search.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ponder.agents.web_actor import PROMPTS, load_examples, truncate
-from ponder.models.base import ChatModel, Message
+from ponder.models.base import ChatModel, Message, class_mass
 from ponder.usage import Usage
 
 _STATUS = re.compile(r"(success|succeed|incorrect|correct|on[ -]?track|progress|fail|wrong)", re.I)
@@ -44,18 +43,6 @@ def token_status(token: str) -> float | None:
     return None
 
 
-def _status_mass(t: Any) -> dict[float, float]:
-    """Probability mass of each status value among the alternatives at one position."""
-    alternatives = dict(t.top)
-    alternatives.setdefault(t.token, t.logprob)  # a sampled token may lie outside the top k
-    mass = {1.0: 0.0, 0.5: 0.0, 0.0: 0.0}
-    for alt, lp in alternatives.items():
-        v = token_status(alt)
-        if v is not None:
-            mass[v] += math.exp(lp)
-    return mass
-
-
 def graded_status(logprobs: list | None) -> tuple[float, dict[str, float]] | None:
     """The expected status, and the probability of each status, at the first generated token
     that begins a status word (from its alternatives, ``TokenLogprob.top``); when the reply
@@ -64,11 +51,11 @@ def graded_status(logprobs: list | None) -> tuple[float, dict[str, float]] | Non
     tokens = logprobs or []
     chosen = [t for t in tokens if token_status(t.token) is not None]
     for t in chosen[:1] or tokens:
-        mass = _status_mass(t)
+        mass = class_mass(t, token_status)
         total = sum(mass.values())
         if total <= 0:
             continue
-        dist = {"success": mass[1.0] / total, "on track": mass[0.5] / total, "failure": mass[0.0] / total}
+        dist = {name: mass.get(v, 0.0) / total for name, v in (("success", 1.0), ("on track", 0.5), ("failure", 0.0))}
         return dist["success"] + 0.5 * dist["on track"], {k: round(v, 4) for k, v in dist.items()}
     return None
 

@@ -67,7 +67,7 @@ def index_cmd(
 def ask_cmd(
     question: str = typer.Argument(..., help="The question."),
     index: str = _O(..., "--index", "-i", help="An index folder from `ponder qa index`."),
-    method: str = _O("single", help="none, single, iterative, adaptive-note, adaptive-note-gain."),
+    method: str = _O("single", help="none, single, iterative, adaptive-note, adaptive-note-gain, adaptive-note-graded."),
     model: str = _O(None, "--model", "-m", help="Registry name (default smollm2-135m)."),
     top_k: int = _O(5, help="Passages per retrieval."),
     budget: str = _O(None, help="Limits, e.g. calls=10,tokens=8000,retrievals=5."),

@@ -127,7 +127,7 @@ def run_qa_eval(dataset: str, method: str = "adaptive-note", model: str | None =
             evidence=titles, coverage=_coverage(item, result.steps),
             stop=result.stop, best_note=result.best_note, steps=len(result.steps),
         )
-        judged = [{k: s[k] for k in ("accepted", "verdict", "gain") if k in s} for s in result.steps if s.get("node") == "judge"]
+        judged = [{k: s[k] for k in ("accepted", "verdict", "preference", "gain") if k in s} for s in result.steps if s.get("node") == "judge"]
         if judged:  # Adaptive-Note: what the judge (or gain rule) decided at each step
             row["judged"] = judged
         return row

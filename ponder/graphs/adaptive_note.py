@@ -26,7 +26,7 @@ from ponder.errors import BudgetExceeded
 from ponder.retrieval.rewards import DECAY, GainStop, information_gain
 from ponder.usage import Usage
 
-STOP_RULES = ("judge", "gain")
+STOP_RULES = ("judge", "graded", "gain")
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,10 @@ class AdaptiveNoteConfig:
         max_fails: rejected notes before stopping.
         max_docs: unique documents before stopping.
         stop_rule: ``"judge"`` (the LLM compares the notes in both orders; when its verdict flips
-            with the order, the gain rule decides) or ``"gain"`` (the information-gain estimate
-            alone, two model calls cheaper per step).
+            with the order, the gain rule decides), ``"graded"`` (the same comparison read from
+            the judge's letter probabilities averaged over both orders, which cancels position
+            bias; no clear preference -> the gain rule) or ``"gain"`` (the information-gain
+            estimate alone, two model calls cheaper per step).
         gain_threshold: the least decayed gain the ``gain`` rule accepts.
         decay: the per-step efficiency factor of the gain rule.
         append_question: retrieve with ``query + question`` (as the paper does).
@@ -189,7 +191,10 @@ def build_adaptive_note_graph(model: Any, index: Any, *, usage: Usage, config: A
             accepted = gain_rule.accepts(gain, state["step"] + 1)
         else:
             # a verdict that flips with the order of the notes is position bias: the gain rule decides
-            log["verdict"] = note_judge.verdict(model, state["question"], old, new, usage=usage)
+            if cfg.stop_rule == "graded":
+                log["verdict"], log["preference"] = note_judge.graded_verdict(model, state["question"], old, new, usage=usage)
+            else:
+                log["verdict"] = note_judge.verdict(model, state["question"], old, new, usage=usage)
             accepted = log["verdict"] == "new" or (log["verdict"] == "split" and gain_rule.accepts(gain, state["step"] + 1))
         update: dict = {"step": state["step"] + 1, "_log": {"accepted": accepted, **log}}
         if accepted:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,20 @@ def top_logprobs(logprobs: bool | int) -> int:
     if not 0 <= k <= MAX_TOP_LOGPROBS:
         raise ValueError(f"logprobs must be a bool or an int in 0..{MAX_TOP_LOGPROBS}, got {logprobs!r}")
     return k
+
+
+def class_mass(position: TokenLogprob, classify) -> dict:
+    """Probability mass per class among the alternatives at one position (the generated token
+    counted even when it lies outside the top k); ``classify(token)`` names a token's class or
+    returns ``None`` for tokens that belong to none."""
+    alternatives = dict(position.top)
+    alternatives.setdefault(position.token, position.logprob)
+    mass: dict = {}
+    for token, logprob in alternatives.items():
+        kind = classify(token)
+        if kind is not None:
+            mass[kind] = mass.get(kind, 0.0) + math.exp(logprob)
+    return mass
 
 
 def ranked(pairs) -> tuple[tuple[str, float], ...]:

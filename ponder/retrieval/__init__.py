@@ -31,20 +31,19 @@ __all__ = [
     "ingest_path", "open_index", "read_document", "read_documents",
 ]
 
-METHODS = ("none", "single", "iterative", "adaptive-note", "adaptive-note-gain")
-
 _LAZY = {
     "DenseIndex": "ponder.retrieval.dense",
     "SparseIndex": "ponder.retrieval.sparse",
     "HybridIndex": "ponder.retrieval.hybrid",
     "answer_question": "ponder.retrieval.methods",
     "QAResult": "ponder.retrieval.methods",
+    "METHODS": "ponder.retrieval.methods",
 }
 
 if TYPE_CHECKING:
     from ponder.retrieval.dense import DenseIndex
     from ponder.retrieval.hybrid import HybridIndex
-    from ponder.retrieval.methods import QAResult, answer_question
+    from ponder.retrieval.methods import METHODS, QAResult, answer_question
     from ponder.retrieval.sparse import SparseIndex
 
 

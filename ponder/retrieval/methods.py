@@ -7,7 +7,9 @@
 - ``adaptive-note``: the Adaptive-Note loop with the LLM note judge
   (:mod:`ponder.graphs.adaptive_note`);
 - ``adaptive-note-gain``: the same loop with the gold-free information-gain stop rule instead of
-  the judge.
+  the judge;
+- ``adaptive-note-graded``: the same loop with the judge's letter probabilities averaged over
+  both orders of the notes (position bias cancels) instead of its letters.
 
 Every model call and every retrieval is charged to the run's :class:`~ponder.usage.Usage`, and a
 ``budget`` is enforced before each spend; when the budget runs out inside a loop, the loop ends
@@ -26,7 +28,9 @@ from ponder.retrieval.documents import Chunk
 from ponder.retrieval.index import Hit
 from ponder.usage import Budget, Usage
 
-METHODS = ("none", "single", "iterative", "adaptive-note", "adaptive-note-gain")
+#: The Adaptive-Note methods and their stop rules (:class:`~ponder.graphs.adaptive_note.AdaptiveNoteConfig`).
+ADAPTIVE = {"adaptive-note": "judge", "adaptive-note-gain": "gain", "adaptive-note-graded": "graded"}
+METHODS = ("none", "single", "iterative", *ADAPTIVE)
 
 
 @dataclass
@@ -131,7 +135,7 @@ def answer_question(question: str, index: Any = None, *, method: str = "single",
     elif method == "iterative":
         result = _iterative(question, index, llm, usage, top_k=top_k, **cfg)
     else:
-        result = _adaptive(question, index, llm, usage, top_k=top_k, stop_rule="gain" if method.endswith("gain") else "judge", **cfg)
+        result = _adaptive(question, index, llm, usage, top_k=top_k, stop_rule=ADAPTIVE[method], **cfg)
     result.method = method
     result.seconds = time.perf_counter() - start
     return result

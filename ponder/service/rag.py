@@ -211,8 +211,6 @@ def answer(question: str, col, *, model, method: str, usage, budget, top_k: int,
 
 
 def methods() -> tuple[str, ...]:
-    try:
-        from ponder.retrieval import METHODS
-    except ImportError:
-        return ("none", "single", "iterative", "adaptive-note", "adaptive-note-gain")
-    return tuple(METHODS)
+    from ponder.retrieval.methods import METHODS
+
+    return METHODS

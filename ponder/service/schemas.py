@@ -6,7 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Method = Literal["none", "single", "iterative", "adaptive-note", "adaptive-note-gain"]
+from ponder.retrieval.methods import METHODS
+
+Method = Literal[METHODS]
 IndexKind = Literal["hybrid", "dense", "sparse"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 

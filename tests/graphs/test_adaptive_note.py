@@ -126,6 +126,19 @@ def test_a_judge_that_always_picks_one_position_is_split_and_the_gain_rule_decid
     assert state["best_note"] != next(e["note"] for e in state["log"] if e["node"] == "init")
 
 
+@pytest.mark.parametrize("judge,verdict,preference", [("A", "split", 0.5), ("B", "split", 0.5), (LONGER, "new", 1.0)])
+def test_the_graded_judge_cancels_position_bias_and_keeps_a_content_preference(index, judge, verdict, preference):
+    model = scripted(["Gustave Eiffel birthplace", "Mustard seeds"], judge=judge)
+    config = AdaptiveNoteConfig(top_k=2, max_steps=2, stop_rule="graded")
+    state = run_adaptive_note(QUESTION, model, index, usage=Usage(), config=config)
+    judged = [e for e in state["log"] if e["node"] == "judge"]
+    assert judged[0]["rule"] == "graded" and judged[0]["verdict"] == verdict
+    assert judged[0]["preference"] == pytest.approx(preference)
+    assert judged[0]["accepted"]  # a clear preference for the new note, or the gain rule on a split
+    asked = [c for c in model.calls if "Reply with A or B" in c[-1]["content"]]
+    assert len(asked) == 2 * len(judged)  # both orders, every step
+
+
 def test_gain_rule_replaces_the_judge(index):
     model = scripted(["Gustave Eiffel birthplace", "Mustard seeds", "Paris capital"])
     usage = Usage()
@@ -151,7 +164,8 @@ def test_answer_question_refuses_a_budget_with_no_room(index):
 
 
 @pytest.mark.slow
-def test_adaptive_note_with_smollm2(index):
+@pytest.mark.parametrize("method", ["adaptive-note", "adaptive-note-graded"])
+def test_adaptive_note_with_smollm2(index, method):
     import importlib.util
 
     from ponder.models.registry import load_model
@@ -159,9 +173,12 @@ def test_adaptive_note_with_smollm2(index):
     # llama.cpp when it is built (several times faster on CPU), else transformers
     model = load_model("llamacpp:smollm2-135m" if importlib.util.find_spec("llama_cpp") else "smollm2-135m")
     usage = Usage()
-    result = answer_question(QUESTION, index, method="adaptive-note", model=model, usage=usage, top_k=2,
+    result = answer_question(QUESTION, index, method=method, model=model, usage=usage, top_k=2,
                              max_steps=1, note_tokens=40)
     assert result.steps[0]["node"] == "init" and result.notes and result.notes[0]
     assert result.steps[-1]["node"] == "answer" and isinstance(result.answer, str)
     assert usage.calls >= 2 and usage.retrievals >= 1 and usage.completion_tokens > 0
     assert {h.chunk.title for h in result.evidence} & {"Gustave Eiffel", "Eiffel Tower"}
+    if method == "adaptive-note-graded":  # the real model's letter probabilities give a preference
+        judged = [s for s in result.steps if s["node"] == "judge"]
+        assert all(s["verdict"] == "old" and s["preference"] == 0.0 or 0.0 < s["preference"] < 1.0 for s in judged)
