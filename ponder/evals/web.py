@@ -29,7 +29,7 @@ from typing import Any
 
 from ponder.errors import ConfigError, EnvError, PonderError
 from ponder.evals.runner import run_items
-from ponder.graphs.web_agent import STRATEGIES, WebAgentConfig, forget_thread, run_web
+from ponder.graphs.web_agent import SEARCH_STRATEGIES, STRATEGIES, WebAgentConfig, forget_thread, run_web
 from ponder.usage import Budget
 
 
@@ -150,7 +150,7 @@ def strategy_label(strategy: str, config: WebAgentConfig, judge_model: str | Non
         label = strategy
     if config.value == "oracle":
         return label + " oracle"
-    if strategy in ("best-first", "best-of-n"):
+    if strategy in SEARCH_STRATEGIES:
         label += " graded" if config.judge.graded else ""
         label += f" judge={judge_model}" if judge_model else ""
     return label
@@ -194,7 +194,7 @@ def run_eval(
 
     llm = load_model(model) if model is None or isinstance(model, str) else model
     config = config or WebAgentConfig()
-    if strategy not in ("best-first", "best-of-n") or config.value == "oracle":
+    if strategy not in SEARCH_STRATEGIES or config.value == "oracle":
         judge_model = None  # no model judges states in this run
     if isinstance(judge_model, str):
         judge_llm = None if judge_model == llm.name else load_model(judge_model)

@@ -31,6 +31,8 @@ from ponder.models.base import ChatModel
 from ponder.usage import Budget, Usage
 
 STRATEGIES = ("greedy", "recheck", "best-first", "best-of-n")
+#: The strategies that search over states: they snapshot, and a value judge scores what they find.
+SEARCH_STRATEGIES = ("best-first", "best-of-n")
 EXCERPT_CHARS = 600  # of each observation kept in state and traces (checkpointed every step)
 
 
@@ -448,7 +450,7 @@ def run_web(
     config = config or WebAgentConfig()
     usage = usage or Usage(budget, name=f"web:{strategy}")
     reset_fn = reset or (lambda: env.reset(task))
-    search = strategy in ("best-first", "best-of-n")
+    search = strategy in SEARCH_STRATEGIES
     runtime = EnvRuntime(env, reset_fn, usage, snapshots=search)
     judge = OracleValue() if config.value == "oracle" else ValueJudge(judge_model or model, config.judge)
     task_id = str(getattr(task, "task_id", None) or task)

@@ -86,6 +86,7 @@ class OpenAIChatModel(ChatModel):
 
     def _conversation(self, messages, *, n, temperature, max_tokens, stop, logprobs, seed) -> list[Completion]:
         out: list[Completion] = []
+        k = top_logprobs(logprobs)
         attempt = 0
         while len(out) < n:
             s = None if seed is None else seed + attempt
@@ -99,7 +100,6 @@ class OpenAIChatModel(ChatModel):
             for i, choice in enumerate(resp.choices):
                 lp = None
                 if logprobs and choice.logprobs and choice.logprobs.content:
-                    k = top_logprobs(logprobs)
                     lp = [TokenLogprob(t.token, float(t.logprob), ranked((a.token, a.logprob) for a in t.top_logprobs or ())[:k])
                           for t in choice.logprobs.content]
                 completion_tokens = (usage.completion_tokens // len(resp.choices)) if usage else 0

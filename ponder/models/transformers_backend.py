@@ -223,9 +223,10 @@ class TransformersChatModel(ChatModel):
         input_ids = torch.tensor([[pad] * (width - len(seq)) + seq for seq in rows_ids], device=self.device)
         mask = torch.tensor([[0] * (width - len(seq)) + [1] * len(seq) for seq in rows_ids], device=self.device)
         sample = temperature > 0
+        k = top_logprobs(logprobs)
         kwargs = dict(
             max_new_tokens=max(most for most, _ in limits), do_sample=sample, pad_token_id=pad,
-            return_dict_in_generate=True, output_scores=bool(logprobs), output_logits=top_logprobs(logprobs) > 0,
+            return_dict_in_generate=True, output_scores=bool(logprobs), output_logits=k > 0,
             stopping_criteria=self._transformers.StoppingCriteriaList([_RowLimits(self.tokenizer, width, row_limits)]),
         )
         if sample:
@@ -241,10 +242,10 @@ class TransformersChatModel(ChatModel):
             scores = tops = None
             if logprobs:
                 scores = self.model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
-            if top_logprobs(logprobs):
+            if k:
                 # the model's own distribution (raw logits, before temperature) at each position
                 logp = torch.log_softmax(torch.stack(out.logits, dim=1).float(), dim=-1)  # rows x steps x vocab
-                tops = logp.topk(top_logprobs(logprobs), dim=-1)
+                tops = logp.topk(k, dim=-1)
         generated = out.sequences[:, width:].tolist()
         rows: list[list[Completion]] = []
         for i, new in enumerate(generated):

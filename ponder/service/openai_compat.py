@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import StreamingResponse
 
 from ponder.errors import PonderError
+from ponder.retrieval.methods import METHODS
 from ponder.service import schemas
 from ponder.service.errors import ApiError, from_ponder
 from ponder.service.errors import body as error_body
@@ -173,8 +174,8 @@ def register(app: FastAPI, service, auth) -> None:
                 raise ApiError(422, "invalid_body", "messages: no user message with text to answer", param="messages")
             meta = body.metadata or {}
             method = meta.get("ponder.method") or config.default_method
-            if method not in rag.methods():
-                raise ApiError(422, "invalid_body", f"metadata.ponder.method: {method!r} is not one of {', '.join(rag.methods())}",
+            if method not in METHODS:
+                raise ApiError(422, "invalid_body", f"metadata.ponder.method: {method!r} is not one of {', '.join(METHODS)}",
                                param="metadata")
             try:
                 top_k = int(meta.get("ponder.top_k") or config.default_top_k)

@@ -209,8 +209,3 @@ def answer(question: str, col, *, model, method: str, usage, budget, top_k: int,
     return answer_question(question, retriever, method=method, model=model, usage=usage, budget=budget,
                            top_k=top_k, **cfg)
 
-
-def methods() -> tuple[str, ...]:
-    from ponder.retrieval.methods import METHODS
-
-    return METHODS
