@@ -10,8 +10,6 @@ distinct from a task failure).
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -29,55 +27,22 @@ from rich.progress import (
 )
 
 from ponder.errors import ConfigError
+from ponder.files import JsonlWriter, read_jsonl
 
 T = TypeVar("T")
 
 
 def read_rows(path: str | Path) -> list[dict]:
-    """Rows of a results file; a torn last line (a killed writer) is ignored, other bad lines
-    are an error naming the line."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    rows = []
-    lines = path.read_text().splitlines()
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            if i == len(lines):
-                break
-            raise ConfigError(f"{path}:{i}: not a JSON row ({e.msg})") from e
-    return rows
+    """Rows of a results file; a broken line (a killed writer, a hand edit) is named in a
+    warning and skipped, and the rows around it are kept."""
+    return read_jsonl(path)
 
 
 def done_ids(path: str | Path) -> set[str]:
     return {str(r["id"]) for r in read_rows(path) if "id" in r}
 
 
-class RowWriter:
-    """Appends rows to a JSONL file, one flushed and fsynced line per row (thread-safe)."""
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        # A killed writer can leave a torn last line: end it so the next row starts clean.
-        if self.path.exists() and self.path.stat().st_size:
-            with open(self.path, "rb") as fh:
-                fh.seek(-1, os.SEEK_END)
-                if fh.read(1) != b"\n":
-                    with open(self.path, "a") as out:
-                        out.write("\n")
-
-    def write(self, row: dict) -> None:
-        line = json.dumps(row, default=str)
-        with self._lock, open(self.path, "a") as fh:
-            fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+RowWriter = JsonlWriter
 
 
 def run_items(

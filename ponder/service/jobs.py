@@ -22,7 +22,8 @@ from typing import Any
 
 from ponder.errors import PonderError
 from ponder.service import rag
-from ponder.service.store import NotFound, Store, write_atomic
+from ponder.files import fsync_tree, write_atomic
+from ponder.service.store import NotFound, Store
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,6 @@ class Jobs:
         for name, data in (files or {}).items():
             (tmp / "files" / name).write_bytes(data)
         (tmp / "input.jsonl").write_text("".join(json.dumps(it) + "\n" for it in items))
-        from ponder.service.store import fsync_tree
 
         fsync_tree(tmp)
         write_atomic(tmp / "job.json", json.dumps(job.to_dict()))

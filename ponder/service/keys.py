@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ponder.errors import ConfigError
+from ponder.files import write_atomic
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
@@ -55,17 +56,6 @@ class KeyRecord:
 
 def _hash(secret: str, salt: bytes) -> str:
     return hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT).hex()
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
 
 
 class KeyStore:
@@ -102,7 +92,7 @@ class KeyStore:
 
     def _save(self) -> None:
         data = {"version": 1, "keys": [asdict(r) for r in self._records.values()]}
-        _atomic_write(self.path, json.dumps(data, indent=2))
+        write_atomic(self.path, json.dumps(data, indent=2), mode=0o600)
         self._mtime = self.path.stat().st_mtime_ns
 
     # ---- management ------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ponder.errors import ConfigError, IndexLoadError, PonderError
+from ponder.files import fsync_dir, fsync_tree, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -55,33 +56,6 @@ def check_name(name: str) -> str:
             hint="1-64 characters: letters, digits, '_', '-', '.'; starting with a letter or digit",
         )
     return name
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so a crash leaves the old file or the new one, never half."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-def fsync_tree(path: Path) -> None:
-    for root, _dirs, files in os.walk(path):
-        for f in files:
-            with open(os.path.join(root, f), "rb") as fh:
-                os.fsync(fh.fileno())
-        fsync_dir(Path(root))
 
 
 def doc_key(doc_id: str) -> str:

@@ -7,9 +7,10 @@ flushed per entry so a killed optimisation keeps everything it paid for.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from pathlib import Path
+
+from ponder.files import JsonlWriter, iter_jsonl
 
 
 def graph_hash(key: str) -> str:
@@ -24,15 +25,13 @@ class EvalCache:
         self.path = Path(path) if path else None
         self._data: dict[tuple[str, str], dict] = {}
         self._lock = threading.Lock()
+        self._writer = JsonlWriter(self.path) if self.path else None
         self.hits = 0
         self.misses = 0
         if self.path and self.path.exists():
-            for line in self.path.read_text().splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a torn last line from a killed run
-                self._data[(row["graph"], str(row["item"]))] = row["record"]
+            for row in iter_jsonl(self.path):
+                if {"graph", "item", "record"} <= row.keys():
+                    self._data[(row["graph"], str(row["item"]))] = row["record"]
 
     def __len__(self) -> int:
         return len(self._data)
@@ -50,7 +49,5 @@ class EvalCache:
         key = (graph_hash(graph_key), str(item_id))
         with self._lock:
             self._data[key] = record
-            if self.path:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a") as fh:
-                    fh.write(json.dumps({"graph": key[0], "item": key[1], "record": record}) + "\n")
+            if self._writer:
+                self._writer.write({"graph": key[0], "item": key[1], "record": record})

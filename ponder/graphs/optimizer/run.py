@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ponder.errors import ConfigError
+from ponder.files import write_json_atomic
 from ponder.graphs.optimizer.base import Method
 from ponder.graphs.optimizer.evaluate import Evaluation
 from ponder.graphs.optimizer.halving import successive_halving
@@ -47,13 +48,6 @@ def make_method(name: str, space: Space, *, seed: int = 0, agent=None, batch: in
     if name == "tpe":
         return TPESearch(space, seed=seed)
     raise ConfigError(f"unknown method {name!r}", hint=f"one of: {', '.join(METHOD_NAMES)}")
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -109,7 +103,7 @@ class Driver:
 
     def _save(self) -> None:
         if self.state_path:
-            _write_json(self.state_path, {"settings": self.settings, "batches": self.batches, "evaluations_used": self.used,
+            write_json_atomic(self.state_path, {"settings": self.settings, "batches": self.batches, "evaluations_used": self.used,
                                           "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
 
     def _evaluate_batch(self, configs) -> list[Evaluation]:
