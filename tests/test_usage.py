@@ -3,7 +3,7 @@ import threading
 import pytest
 
 from ponder.errors import BudgetExceeded, ConfigError
-from ponder.testing import ScriptedChatModel
+from ponder.models.scripted import ScriptedChatModel
 from ponder.usage import Budget, Usage, current
 
 

@@ -165,7 +165,7 @@ class QueuedChatModel(ChatModel):
 
 
 def _scripted(name: str, cfg) -> ChatModel:
-    from ponder.testing import ScriptedChatModel
+    from ponder.models.scripted import ScriptedChatModel
 
     def template(pattern: str, reply: str):
         rx = re.compile(pattern, re.S)

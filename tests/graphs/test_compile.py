@@ -10,7 +10,7 @@ from ponder.errors import BudgetExceeded
 from ponder.graphs.compile import compile_graph
 from ponder.graphs.spec import GraphSpec
 from ponder.models.base import Completion, TokenLogprob
-from ponder.testing import ScriptedChatModel
+from ponder.models.scripted import ScriptedChatModel
 from ponder.usage import Budget, Usage
 
 MATH = Query("Tom has 3 apples and gets 4 more. How many apples does Tom have now?", kind="math")

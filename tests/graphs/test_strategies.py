@@ -8,7 +8,7 @@ from ponder.graphs import strategies as S
 from ponder.graphs.compile import compile_graph
 from ponder.graphs.cost import CostModel
 from ponder.graphs.spec import GraphSpec
-from ponder.testing import ScriptedChatModel
+from ponder.models.scripted import ScriptedChatModel
 
 MATH = Query("Ann has 9 pens and gives away 4. How many pens does Ann have left?", kind="math")
 

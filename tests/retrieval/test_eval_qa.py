@@ -7,7 +7,7 @@ import pytest
 from ponder.errors import ConfigError
 from ponder.evals.qa import compare_table, run_qa_eval, summarize
 from ponder.retrieval.datasets import load_dataset
-from ponder.testing import ScriptedChatModel
+from ponder.models.scripted import ScriptedChatModel
 
 
 @pytest.fixture

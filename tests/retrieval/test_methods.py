@@ -4,7 +4,7 @@ import pytest
 
 from ponder.errors import BudgetExceeded, ConfigError
 from ponder.retrieval import METHODS, SparseIndex, answer_question, chunk_documents, read_document
-from ponder.testing import ScriptedChatModel
+from ponder.models.scripted import ScriptedChatModel
 from ponder.usage import Budget, Usage
 
 DOCS = {
