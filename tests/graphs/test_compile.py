@@ -52,8 +52,9 @@ def test_independent_nodes_run_in_parallel():
 
 
 def test_same_model_calls_are_batched_and_fan_in_waits():
-    m = ScriptedChatModel([(r"Proposed answers:\n1\. 7\n2\. 7\n3\. 9", "7")], replies=["7", "7", "9"], name="m")
-    spec = G([{"id": f"g{i}", "role": "generate", "model": "m", "temperature": 0.7} for i in range(3)]
+    # greedy generators: calls that differ only in their (unused) seed share a batch
+    m = ScriptedChatModel([(r"Proposed answers:\n1\. \d\n2\. \d\n3\. \d\n", "7")], replies=["7", "7", "9"], name="m")
+    spec = G([{"id": f"g{i}", "role": "generate", "model": "m", "temperature": 0} for i in range(3)]
              + [{"id": "r", "role": "refine", "model": "m", "final": True}],
              [(f"g{i}", "r") for i in range(3)])
     graph = compile_graph(spec, models={"m": m}, batch_window=5.0)  # merging must not rely on the window
