@@ -184,8 +184,9 @@ def test_real_model_graph_run():
     from ponder.models.registry import load_model
 
     model = load_model("smollm2-135m")
-    spec = G([{"id": "g1", "role": "generate", "model": "smollm2-135m", "max_tokens": 4, "temperature": 0.7},
-              {"id": "g2", "role": "generate", "model": "smollm2-135m", "max_tokens": 4, "temperature": 0.7},
+    # greedy branches batch; seeded sampling branches would each run alone (their own random stream)
+    spec = G([{"id": "g1", "role": "generate", "model": "smollm2-135m", "max_tokens": 4, "temperature": 0.0},
+              {"id": "g2", "role": "generate", "model": "smollm2-135m", "max_tokens": 4, "temperature": 0.0},
               {"id": "v", "role": "select", "final": True}], [("g1", "v"), ("g2", "v")])
     graph = compile_graph(spec, models={"smollm2-135m": model}, batch_window=5.0)
     result = graph.run(MATH, seed=1)
