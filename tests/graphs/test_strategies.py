@@ -95,4 +95,5 @@ def test_collab_demo_with_a_scripted_model(monkeypatch):
     collab_demo(Console(file=buf, width=150), "demo-model")
     text = buf.getvalue()
     assert "self-consistency" in text and "hybrid" in text
-    assert "backend calls [3, 1]" in text  # the hybrid's three parallel answers were one call
+    # the hybrid's three parallel answers are seeded samples: each its own call (own random stream)
+    assert "backend calls [1, 1, 1, 1]" in text
