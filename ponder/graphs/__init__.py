@@ -11,12 +11,15 @@ import importlib
 from typing import Any
 
 _LAZY = {
-    "WebAgentConfig": "ponder.graphs.web_agent",
+    "WebAgentConfig": "ponder.graphs.web_config",
+    "WebStrategy": "ponder.graphs.web_config",
     "WebRunResult": "ponder.graphs.web_agent",
-    "EnvRuntime": "ponder.graphs.web_agent",
+    "EnvRuntime": "ponder.graphs.web_runtime",
+    "TreeNode": "ponder.graphs.state_tree",
     "run_web": "ponder.graphs.web_agent",
-    "STRATEGIES": "ponder.graphs.web_agent",
-    "build_agent_graph": "ponder.graphs.web_agent",
+    "WEB_STRATEGIES": "ponder.graphs.web_agent",
+    "GRAPH_PRESETS": "ponder.graphs.strategies",
+    "build_agent_graph": "ponder.graphs.greedy",
     "build_recheck_graph": "ponder.graphs.recheck",
     "build_tree_search": "ponder.graphs.tree_search",
     "build_best_of_n": "ponder.graphs.best_of_n",
