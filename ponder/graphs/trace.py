@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ponder.errors import ConfigError
 from ponder.files import write_atomic, write_json_atomic
 from ponder.graphs.state_tree import TreeNode
+from ponder.graphs.web_config import WebAgentConfig
+
+if TYPE_CHECKING:
+    from ponder.graphs.web_runtime import EnvRuntime
 
 TRACE_VERSION = 1
 VIEWER = Path(__file__).with_name("trace_viewer.html")
 
 
-def build_trace(state: dict, *, task_id: str, intent: str, strategy: str, model: str, config: Any = None, runtime: Any = None,
-                judge_model: str | None = None) -> dict:
+def build_trace(state: dict, *, task_id: str, intent: str, strategy: str, model: str, config: WebAgentConfig | dict | None = None,
+                runtime: EnvRuntime | None = None, judge_model: str | None = None) -> dict:
     """The trace of a finished (or stopped) run from its final graph state (``judge_model``: the
     value judge's model, ``None`` for an oracle value). Nodes are :class:`TreeNode` records (or
     their dicts); the trace holds their dicts."""
@@ -36,7 +40,7 @@ def build_trace(state: dict, *, task_id: str, intent: str, strategy: str, model:
         "strategy": strategy,
         "model": model,
         "judge_model": judge_model,
-        "config": config.to_dict() if hasattr(config, "to_dict") else (config or {}),
+        "config": config.to_dict() if isinstance(config, WebAgentConfig) else (config or {}),
         "nodes": [nodes[i].to_dict() if isinstance(nodes[i], TreeNode) else nodes[i] for i in order],
         "committed": list(state.get("committed", [])),
         "answer": state.get("answer"),

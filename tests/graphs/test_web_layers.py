@@ -15,7 +15,7 @@ LAYERS = {
     "ponder.graphs.web_config": 0,
     "ponder.graphs.state_tree": 0,
     "ponder.graphs.durable": 0,
-    "ponder.graphs.trace": 1,
+    "ponder.graphs.trace": 2,
     "ponder.graphs.web_runtime": 1,
     "ponder.graphs.greedy": 2,
     "ponder.graphs.tree_search": 2,
