@@ -10,8 +10,8 @@ inherit from it. The graphs read the two capability flags instead of probing for
   state included. Where it does not (a real deployment), search does not take actions that look
   destructive inside branches it may abandon.
 
-How an episode starts is not part of the protocol (``reset`` takes a task, MiniWoB also a seed):
-the caller gives the graphs a ``reset()`` callable.
+``reset(task)`` starts an episode; an environment may take more options (MiniWoB's ``seed``),
+which a caller passes by giving the graphs its own ``reset()`` callable.
 """
 
 from __future__ import annotations
@@ -95,6 +95,10 @@ class AgentEnv(Protocol):
     @property
     def reset_restores_state(self) -> bool:
         """A reset undoes everything an episode did, server state included."""
+        ...
+
+    def reset(self, task: Any) -> EnvObservation:
+        """Start an episode of ``task``; the first observation."""
         ...
 
     def step(self, action: str) -> EnvStep:

@@ -107,7 +107,7 @@ def run_web(
     intent = "" if isinstance(task, str) else (task.intent or "")
     if value_fn is None:
         value_fn = OracleValue() if config.value == "oracle" else ValueJudge(judge_model or model, config.judge)
-    start_episode: Callable[[], EnvObservation] = reset or (lambda: env.reset(task))  # type: ignore[attr-defined]
+    start_episode: Callable[[], EnvObservation] = reset or (lambda: env.reset(task))
 
     def reset_and_read_intent() -> EnvObservation:
         # Environments whose intent comes with the first observation (MiniWoB) fill it on reset.
