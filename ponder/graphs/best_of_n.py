@@ -1,4 +1,6 @@
-"""Best-of-N trajectories reranked by the value judge, as a LangGraph StateGraph.
+"""Best-of-N trajectories reranked by the value function, as a LangGraph StateGraph (the web
+strategy ``best-of-n``; the graph preset that samples answers and verifies them is
+``sample-verify`` in :mod:`ponder.graphs.strategies`).
 
 N episodes run from the same start state (restored from a snapshot, or reset). The first
 follows the actor's most frequent candidate at every step; the others draw a candidate in

@@ -4,16 +4,15 @@ Model Agents"), as a LangGraph StateGraph.
 One search round starts at the committed state. It repeatedly pops the frontier state with the
 highest value, samples candidate actions there (one batched actor call), takes the ``branching``
 most frequent ones as children (each from a restored copy of the parent state), and values the
-children with the judge (one batched call; each child counts as one value call). The round ends
-when a child reaches ``threshold``, ``value_budget`` value calls are spent, or the frontier is
-empty; then the best-valued state found is committed and, unless it answered or reached the
+children with the value function (one batched call; each child counts as one value call). The
+round ends when a child reaches ``threshold``, ``value_budget`` value calls are spent, or the
+frontier is empty; then the best-valued state found is committed and, unless it answered or reached the
 horizon, the next round searches from it. With ``search_rounds`` set, the agent acts greedily
 (no value calls) after the last round, so ``value_budget x search_rounds`` bounds the value calls
 of a whole episode.
 
 Backtracking uses ``restore``; an environment that cannot snapshot (``can_snapshot`` False) is
-reset and replayed.
-There, unless the environment says a reset restores all state (``reset_restores_state``), actions
+reset and replayed. There, unless the environment says a reset restores all state (``reset_restores_state``), actions
 that look destructive (place an order, delete, post) are not taken inside search branches: such a
 child is valued from its parent's page and only executed if it is committed.
 """
@@ -107,7 +106,7 @@ def build_tree_search(ctx: RunContext) -> StateGraph:
                 child = ctx.record(nid, node, cand.action, obs, None, deferred=True, frequency=cand.count)
                 child = replace(child, excerpt=f"(not taken while searching: {cand.action})\n" + child.excerpt)
                 nodes[nid] = child
-                if ctx.judge.needs_env:
+                if ctx.value_fn.needs_env:
                     nodes[nid] = replace(child, value=node.value if node.value is not None else 0.0)
                 else:
                     pending.append((child, None))
@@ -116,7 +115,7 @@ def build_tree_search(ctx: RunContext) -> StateGraph:
                 result = rt.step(cand.action)
                 child = ctx.record(nid, node, cand.action, result.observation, result, frequency=cand.count)
                 nodes[nid] = child
-                if ctx.judge.needs_env:
+                if ctx.value_fn.needs_env:
                     nodes[nid] = ctx.value(nodes, [(child, result.observation)])[0]
                 else:
                     pending.append((child, result.observation))

@@ -140,7 +140,7 @@ class RunContext:
 
     runtime: EnvRuntime
     actor: WebActor
-    judge: ValueFunction
+    value_fn: ValueFunction  # the LLM judge, the oracle, or any other ValueFunction
     config: WebAgentConfig
     intent: str
     task_id: str
@@ -214,6 +214,6 @@ class RunContext:
             return []
         inputs = [self.judge_input(nodes, n, o) for n, o in items]
         seed = seed_for(self.config.seed, self.task_id, items[0][0].id, salt)
-        judgements = self.judge.score_many(inputs, seed=seed, usage=self.usage, env=self.runtime.env)
+        judgements = self.value_fn.score_many(inputs, seed=seed, usage=self.usage, env=self.runtime.env)
         return [replace(n, value=j.value, values=list(j.samples), dist=j.dist or None)
                 for (n, _), j in zip(items, judgements, strict=True)]
