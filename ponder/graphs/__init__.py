@@ -1,5 +1,6 @@
-"""LangGraph StateGraphs: the web agent loop, re-check, best-first tree search and best-of-N
-(interaction scaling); collaboration graphs compiled from a ``GraphSpec``; the Adaptive-Note
+"""LangGraph StateGraphs: the web strategies (greedy, re-check, best-first tree search and
+best-of-N trajectories: :data:`WEB_STRATEGIES`, run with :func:`run_web`); collaboration graphs
+compiled from a ``GraphSpec`` (with the presets of :data:`GRAPH_PRESETS`); the Adaptive-Note
 retrieval loop.
 
 Imports are lazy so ``import ponder.graphs`` stays cheap; the names below resolve on first use.
