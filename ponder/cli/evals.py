@@ -46,7 +46,7 @@ AGENT_OPTIONS = {
     "threshold": (float, _O(1.0, help="best-first: a value this high ends a search round.")),
     "trajectories": (int, _O(4, help="best-of-n: trajectories (N).")),
     "search_rounds": (int, _O(0, help="best-first: search rounds (0: until answer or horizon).")),
-    "value": (str, _O("judge", help="judge (the model) | oracle (the environment's evaluator or reward: an upper bound).")),
+    "value": (str, _O("judge", help="judge (the model) | oracle (the environment's evaluator or reward: an upper bound) | learned:DIR (a trained verifier) | a [values.NAME] of ponder.toml.")),
 }
 
 

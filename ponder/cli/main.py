@@ -24,7 +24,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="LLM agents t
 console = Console()
 err_console = Console(stderr=True)
 
-SUBCOMMAND_MODULES = ("web", "qa", "evals", "graph", "service")
+SUBCOMMAND_MODULES = ("web", "qa", "evals", "graph", "service", "learn")
 
 
 def _version(value: bool) -> None:

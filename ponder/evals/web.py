@@ -150,6 +150,8 @@ def strategy_label(strategy: str, config: WebAgentConfig, judge_model: str | Non
         label = strategy
     if config.value == "oracle":
         return label + " oracle"
+    if config.value != "judge":  # a learned value (learned:DIR or a ponder.toml name)
+        return label + f" value={config.value.removeprefix('learned:').rstrip('/').split('/')[-1]}"
     if strategy in SEARCH_STRATEGIES:
         label += " graded" if config.judge.graded else ""
         label += f" judge={judge_model}" if judge_model else ""
@@ -194,8 +196,14 @@ def run_eval(
 
     llm = load_model(model) if model is None or isinstance(model, str) else model
     config = config or WebAgentConfig()
-    if strategy not in SEARCH_STRATEGIES or config.value == "oracle":
+    if strategy not in SEARCH_STRATEGIES or config.value != "judge":
         judge_model = None  # no model judges states in this run
+    if strategy in SEARCH_STRATEGIES and config.value != "judge":
+        from ponder.learning.value_model import check_heldout, learned_folder
+
+        folder = learned_folder(config.value)
+        if folder is not None:  # never evaluate a learned value on what it was trained on
+            check_heldout(folder, [(str(getattr(it.task, "task_id", it.task)), int(it.seed)) for it in items])
     if isinstance(judge_model, str):
         judge_llm = None if judge_model == llm.name else load_model(judge_model)
     else:

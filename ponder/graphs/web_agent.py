@@ -19,7 +19,6 @@ from pathlib import Path
 from langgraph.graph import StateGraph
 
 from ponder.agents.value import ValueFunction
-from ponder.agents.value_judge import OracleValue, ValueJudge
 from ponder.agents.web_actor import WebActor
 from ponder.environments.protocol import AgentEnv, EnvObservation, EnvTask
 from ponder.graphs.best_of_n import build_best_of_n
@@ -106,7 +105,9 @@ def run_web(
     task_id = task if isinstance(task, str) else str(task.task_id)
     intent = "" if isinstance(task, str) else (task.intent or "")
     if value_fn is None:
-        value_fn = OracleValue() if config.value == "oracle" else ValueJudge(judge_model or model, config.judge)
+        from ponder.learning.value_model import value_function
+
+        value_fn = value_function(config.value, model=judge_model or model, judge_config=config.judge)
     start_episode: Callable[[], EnvObservation] = reset or (lambda: env.reset(task))
 
     def reset_and_read_intent() -> EnvObservation:

@@ -50,7 +50,8 @@ class WebAgentConfig:
         search_rounds: search rounds, each followed by a commit; after the last one the agent
             acts greedily to the horizon (``best-first``; 0: search until the committed
             trajectory answers or reaches the horizon).
-        value: ``"judge"`` (the model) or ``"oracle"`` (the environment's evaluator, an upper bound).
+        value: ``"judge"`` (the model), ``"oracle"`` (the environment's evaluator, an upper bound),
+            ``"learned:DIR"`` (a trained verifier) or a ``[values.NAME]`` of ``ponder.toml``.
         seed: the run's seed; every model call's seed derives from it and the node id.
     """
 
@@ -64,7 +65,7 @@ class WebAgentConfig:
     threshold: float = 1.0
     trajectories: int = 4
     search_rounds: int = 0
-    value: ValueSource = "judge"
+    value: ValueSource | str = "judge"
     seed: int = 0
 
     def __post_init__(self):
@@ -76,7 +77,9 @@ class WebAgentConfig:
         if self.rechecks < 0:
             raise ConfigError(f"WebAgentConfig.rechecks must be >= 0, got {self.rechecks}")
         if self.value not in get_args(ValueSource):
-            raise ConfigError(f"WebAgentConfig.value must be 'judge' or 'oracle', got {self.value!r}")
+            from ponder.learning.value_model import resolve_value_name
+
+            resolve_value_name(self.value)  # learned:DIR or a ponder.toml name; a ConfigError otherwise
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,0 +1,60 @@
+"""Evaluate learned parts on held-out MiniWoB++ episodes only.
+
+:func:`evaluate_miniwob` is ``ponder eval miniwob`` (same runner, same rows, so ``ponder report
+--paired greedy`` compares it with any earlier run) after checking that neither the learned value
+(``value="learned:DIR"``) nor a cloned actor (``model="hf:DIR"`` with an ``actor.json``) was
+trained on any of the episodes: a :class:`~ponder.errors.ConfigError` names the ones that were.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ponder.errors import ConfigError
+from ponder.learning.collect import Split
+
+__all__ = ["check_actor_heldout", "evaluate_miniwob"]
+
+
+def check_actor_heldout(model: Any, episodes: Sequence[tuple[str, int]]) -> None:
+    """Refuse to evaluate a cloned actor (``hf:DIR`` with ``DIR/actor.json``) on its training episodes."""
+    if not isinstance(model, str) or not model.startswith("hf:"):
+        return
+    card = Path(model[3:]) / "actor.json"
+    if not card.exists():
+        return
+    splits = [Split.from_dict(s) for s in json.loads(card.read_text()).get("splits", [])]
+    seen = [f"{t}#{s}" for t, s in episodes if any(sp.covers(t, s) for sp in splits)]
+    if seen:
+        raise ConfigError(f"actor {model} was trained on {len(seen)} of the episodes to evaluate ({', '.join(seen[:5])})",
+                          hint="evaluate on held-out seeds (0-999) or tasks it never saw")
+
+
+def evaluate_miniwob(
+    out: str | Path,
+    *,
+    tasks: Sequence[str],
+    first_seed: int = 0,
+    episodes: int = 3,
+    strategy: str = "best-first",
+    model: Any = None,
+    config: Any = None,
+    workers: int = 1,
+    label: str | None = None,
+    show_progress: bool = True,
+) -> list[dict]:
+    """Run ``strategy`` on ``episodes`` seeds (from ``first_seed``) of each task into ``out``
+    (resumable), refusing any episode a learned part was trained on. ``config.seed`` is set to
+    ``first_seed`` (as ``ponder eval miniwob --seed``), so rows pair with earlier runs."""
+    from dataclasses import replace
+
+    from ponder.evals.web import run_miniwob_eval
+    from ponder.graphs.web_agent import WebAgentConfig
+
+    config = replace(config or WebAgentConfig(), seed=first_seed)
+    check_actor_heldout(model, [(t, first_seed + e) for t in tasks for e in range(episodes)])
+    return run_miniwob_eval(tasks=",".join(tasks), strategy=strategy, model=model, config=config, workers=workers,
+                            out=out, episodes=episodes, label=label, show_progress=show_progress)
