@@ -187,7 +187,7 @@ def load_states(folder: str | Path) -> tuple[list[dict], dict]:
                                   f"seeds {min(split.seeds)}-{max(split.seeds)}): mismatched dataset")
             rows.append(row)
     if not rows:
-        raise ConfigError(f"{folder / 'data'}: the shards hold no rows (an empty dataset)",
+        raise ConfigError(f"{', '.join(str(f) for f in files[:3])}: the shards hold no rows (an empty dataset)",
                           hint="collect states first (ponder collect miniwob)")
     return rows, meta
 
