@@ -198,12 +198,17 @@ def run_eval(
     config = config or WebAgentConfig()
     if strategy not in SEARCH_STRATEGIES or config.value != "judge":
         judge_model = None  # no model judges states in this run
+    episodes = [(str(getattr(it.task, "task_id", it.task)), int(it.seed)) for it in items]
     if strategy in SEARCH_STRATEGIES and config.value != "judge":
         from ponder.learning.value_model import check_heldout, learned_folder
 
         folder = learned_folder(config.value)
         if folder is not None:  # never evaluate a learned value on what it was trained on
-            check_heldout(folder, [(str(getattr(it.task, "task_id", it.task)), int(it.seed)) for it in items])
+            check_heldout(folder, episodes)
+    if isinstance(model, str) and model.startswith("hf:"):
+        from ponder.learning.evaluate import check_actor_heldout
+
+        check_actor_heldout(model, episodes)  # nor a cloned actor
     if isinstance(judge_model, str):
         judge_llm = None if judge_model == llm.name else load_model(judge_model)
     else:
