@@ -90,3 +90,25 @@ def test_heldout_collections_are_not_trained_on(tmp_path):
     data = make_collection(tmp_path / "held", seeds=(0, 1), role="heldout")
     with pytest.raises(ConfigError, match="split role 'heldout'"):
         train_value(data, tmp_path / "v", max_steps=1)
+
+
+def test_bench_verifier_reports_auc_and_latency(trained, tmp_path):
+    from ponder.evals.bench import run_bench
+
+    out, _, _ = trained
+    traces = tmp_path / "traces"
+    traces.mkdir()
+    for seed in (0, 1):  # held-out episodes of an oracle run: node values are rewards
+        nodes = [{"id": "n0", "parent": None, "path": [], "excerpt": OPEN_PAGE, "value": 0.0},
+                 {"id": "n1", "parent": "n0", "path": ["click [2]"], "excerpt": SOLVED_PAGE, "value": 1.0},
+                 {"id": "n2", "parent": "n0", "path": ["click [3]"], "excerpt": OPEN_PAGE, "value": 0.0}]
+        (traces / f"click-button_{seed}.json").write_text(json.dumps(
+            {"task_id": "click-button", "intent": "Click on the ok button (click-button).", "config": {"value": "oracle"},
+             "nodes": nodes}))
+    result = run_bench("verifier", quick=True, model=str(out), traces=str(traces))
+    m = result["metrics"]
+    assert result["bench"] == "verifier" and m["states"] == 6 and m["solved_states"] == 2
+    assert m["auc_heldout"] == 1.0 and m["score_ms_per_state"] > 0
+    (traces / "click-button_0.json").write_text(json.dumps({"task_id": "click-button", "config": {"value": "judge"}, "nodes": []}))
+    with pytest.raises(ConfigError, match="click-button_0.json: a trace of value='judge'"):
+        run_bench("verifier", quick=True, model=str(out), traces=str(traces))
