@@ -170,14 +170,81 @@ def _token_axis(ax, xs: Sequence[float]) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
-def markdown(summary: Sequence[dict]) -> str:
-    """The summary as a Markdown table (for docs/RESULTS.md)."""
+def columns(summary: Sequence[dict]) -> list[tuple[str, list[str]]]:
+    """The summary table as ``(header, cells)`` per column, in display order (shared by the
+    Markdown and the terminal renderings)."""
     extra = sorted({k for s in summary for k in s["metrics"] if k not in ("nodes", "restores", "replays")})
-    head = ["kind", "strategy", "model", "n", "success", "95% CI", "errors", "tokens/task", "calls/task", "env steps/task", "s/task", *extra]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for s in summary:
-        cells = [s["kind"], s["strategy"], s["model"], str(s["n"]), f"{s['success_rate']:.3f}",
-                 f"[{s['ci_low']:.3f}, {s['ci_high']:.3f}]", str(s["errors"]), f"{s['tokens']:.0f}", f"{s['calls']:.1f}",
-                 f"{s['env_steps']:.1f}", f"{s['seconds']:.1f}", *[f"{s['metrics'].get(k, float('nan')):.3f}" for k in extra]]
-        lines.append("| " + " | ".join(cells) + " |")
+    cols: list[tuple[str, list[str]]] = [
+        ("kind", [s["kind"] for s in summary]),
+        ("strategy", [s["strategy"] for s in summary]),
+        ("model", [s["model"] for s in summary]),
+        ("n", [str(s["n"]) for s in summary]),
+        ("success", [f"{s['success_rate']:.3f}" for s in summary]),
+        ("95% CI", [f"[{s['ci_low']:.3f}, {s['ci_high']:.3f}]" for s in summary]),
+        ("errors", [str(s["errors"]) for s in summary]),
+        ("tokens/task", [f"{s['tokens']:.0f}" for s in summary]),
+        ("calls/task", [f"{s['calls']:.1f}" for s in summary]),
+        ("env steps/task", [f"{s['env_steps']:.1f}" for s in summary]),
+        ("s/task", [f"{s['seconds']:.1f}" for s in summary]),
+    ]
+    cols += [(k, [f"{s['metrics'].get(k, float('nan')):.3f}" for s in summary]) for k in extra]
+    return cols
+
+
+def markdown(summary: Sequence[dict]) -> str:
+    """The summary as a Markdown table (for docs/RESULTS.md, and ``ponder report`` when its output
+    is not a terminal)."""
+    cols = columns(summary)
+    lines = ["| " + " | ".join(h for h, _ in cols) + " |", "|" + "---|" * len(cols)]
+    for i in range(len(summary)):
+        lines.append("| " + " | ".join(cells[i] for _, cells in cols) + " |")
     return "\n".join(lines)
+
+
+#: Columns repeated in every part when a table is split to fit the terminal.
+KEY_COLUMNS = ("kind", "strategy", "model")
+
+
+def _column_width(header: str, cells: Sequence[str]) -> int:
+    # a header may wrap at its spaces ("env steps/task"), a cell is kept whole
+    return max([len(w) for w in header.split()] + [len(c) for c in cells])
+
+
+def terminal_tables(summary: Sequence[dict], width: int, title: str = "results") -> list:
+    """The summary as rich tables that fit ``width`` columns without cutting a cell: the whole
+    table when it fits, otherwise the columns split over several tables, each repeating the key
+    columns (kind only when the rows hold more than one kind). Names longer than the space left
+    wrap rather than end in an ellipsis."""
+    from rich.table import Table
+    from rich.text import Text
+
+    cols = columns(summary)
+    kinds = {s["kind"] for s in summary}
+    keys = [c for c in cols if c[0] in KEY_COLUMNS and (c[0] != "kind" or len(kinds) > 1)]
+    values = [c for c in cols if c[0] not in KEY_COLUMNS]
+    if len(kinds) == 1:
+        title = f"{title}: {next(iter(kinds))}"
+
+    def needed(group: Sequence[tuple[str, list[str]]]) -> int:
+        return sum(_column_width(h, cells) + 3 for h, cells in group) + 1  # padding and rule per column
+
+    if needed(cols) <= width:
+        parts = [[*keys, *values]]
+    else:
+        parts, current = [], list(keys)
+        for col in values:
+            if len(current) > len(keys) and needed([*current, col]) > width:
+                parts.append(current)
+                current = list(keys)
+            current.append(col)
+        parts.append(current)
+    tables = []
+    for i, part in enumerate(parts, 1):
+        table = Table(title=Text(title if len(parts) == 1 else f"{title} ({i}/{len(parts)})"))
+        for header, _ in part:
+            key = header in KEY_COLUMNS
+            table.add_column(header, overflow="fold", justify="left" if key else "right")
+        for row in range(len(summary)):
+            table.add_row(*[Text(cells[row]) for _, cells in part])  # Text: a label is never markup
+        tables.append(table)
+    return tables

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import StreamingResponse
 
 from ponder.errors import PonderError
-from ponder.retrieval.methods import METHODS
+from ponder.graphs.qa_methods import METHODS
 from ponder.service import schemas
 from ponder.service.errors import ApiError, from_ponder
 from ponder.service.errors import body as error_body

@@ -1,6 +1,6 @@
 from rich.console import Console
 
-from ponder.retrieval.demo import qa_demo
+from ponder.graphs.qa_demo import qa_demo
 from ponder.testing import ScriptedChatModel
 
 

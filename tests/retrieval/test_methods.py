@@ -3,7 +3,8 @@
 import pytest
 
 from ponder.errors import BudgetExceeded, ConfigError
-from ponder.retrieval import METHODS, SparseIndex, answer_question, chunk_documents, read_document
+from ponder.graphs.qa_methods import METHODS, answer_question
+from ponder.retrieval import SparseIndex, chunk_documents, read_document
 from ponder.testing import ScriptedChatModel
 from ponder.usage import Budget, Usage
 
