@@ -201,50 +201,46 @@ def markdown(summary: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
-#: Columns repeated in every part when a table is split to fit the terminal.
-KEY_COLUMNS = ("kind", "strategy", "model")
-
-
 def _column_width(header: str, cells: Sequence[str]) -> int:
-    # a header may wrap at its spaces ("env steps/task"), a cell is kept whole
-    return max([len(w) for w in header.split()] + [len(c) for c in cells])
+    return max(len(line) for text in (header, *cells) for line in text.split("\n"))
+
+
+def _table_width(cols: Sequence[tuple[str, Sequence[str]]]) -> int:
+    return sum(_column_width(h, cells) + 3 for h, cells in cols) + 1  # padding and a rule per column
 
 
 def terminal_tables(summary: Sequence[dict], width: int, title: str = "results") -> list:
-    """The summary as rich tables that fit ``width`` columns without cutting a cell: the whole
-    table when it fits, otherwise the columns split over several tables, each repeating the key
-    columns (kind only when the rows hold more than one kind). Names longer than the space left
-    wrap rather than end in an ellipsis."""
+    """The summary as rich tables that fit ``width`` columns without cutting a cell: one table
+    per kind (web, qa, ...) without the columns that kind leaves empty; where a table is too
+    wide, strategy and model share one column (one above the other) and the other columns are
+    split over as many tables as needed, each repeating the strategy and model."""
     from rich.table import Table
     from rich.text import Text
 
-    cols = columns(summary)
-    kinds = {s["kind"] for s in summary}
-    keys = [c for c in cols if c[0] in KEY_COLUMNS and (c[0] != "kind" or len(kinds) > 1)]
-    values = [c for c in cols if c[0] not in KEY_COLUMNS]
-    if len(kinds) == 1:
-        title = f"{title}: {next(iter(kinds))}"
-
-    def needed(group: Sequence[tuple[str, list[str]]]) -> int:
-        return sum(_column_width(h, cells) + 3 for h, cells in group) + 1  # padding and rule per column
-
-    if needed(cols) <= width:
-        parts = [[*keys, *values]]
-    else:
-        parts, current = [], list(keys)
-        for col in values:
-            if len(current) > len(keys) and needed([*current, col]) > width:
-                parts.append(current)
-                current = list(keys)
-            current.append(col)
-        parts.append(current)
     tables = []
-    for i, part in enumerate(parts, 1):
-        table = Table(title=Text(title if len(parts) == 1 else f"{title} ({i}/{len(parts)})"))
-        for header, _ in part:
-            key = header in KEY_COLUMNS
-            table.add_column(header, overflow="fold", justify="left" if key else "right")
-        for row in range(len(summary)):
-            table.add_row(*[Text(cells[row]) for _, cells in part])  # Text: a label is never markup
-        tables.append(table)
+    for kind in dict.fromkeys(s["kind"] for s in summary):
+        rows = [s for s in summary if s["kind"] == kind]
+        cols = [c for c in columns(rows) if c[0] != "kind" and not all(v == "nan" for v in c[1])]
+        values = [c for c in cols if c[0] not in ("strategy", "model")]
+        parts: list[list[tuple[str, list[str]]]]
+        if _table_width(cols) <= width:
+            parts = [cols]
+        else:
+            key = ("strategy\nmodel", [f"{s['strategy']}\n{s['model']}" for s in rows])
+            parts, current = [], [key]
+            for col in values:
+                if len(current) > 1 and _table_width([*current, col]) > width:
+                    parts.append(current)
+                    current = [key]
+                current.append(col)
+            parts.append(current)
+        for i, part in enumerate(parts, 1):
+            name = f"{title}: {kind}" + (f" ({i}/{len(parts)})" if len(parts) > 1 else "")
+            table = Table(title=Text(name))
+            for header, _ in part:
+                label = header in ("strategy", "model", "strategy\nmodel")
+                table.add_column(header, overflow="fold", justify="left" if label else "right")
+            for r in range(len(rows)):
+                table.add_row(*[Text(cells[r]) for _, cells in part])  # Text: a label is never markup
+            tables.append(table)
     return tables
