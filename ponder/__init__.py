@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     # models
     "ChatModel": "ponder.models.base",
-    "ScriptedChatModel": "ponder.testing",
+    "ScriptedChatModel": "ponder.models.scripted",
     # interaction
     "run_web_task": "ponder.api",
     "WebTaskResult": "ponder.api",
@@ -66,8 +66,8 @@ if TYPE_CHECKING:  # what an IDE and a type checker see; at run time __getattr__
     from ponder.graphs.spec import GraphSpec, NodeSpec
     from ponder.graphs.web_agent import WebAgentConfig
     from ponder.models.base import ChatModel
+    from ponder.models.scripted import ScriptedChatModel
     from ponder.retrieval.index import Index, open_index
-    from ponder.testing import ScriptedChatModel
 
 
 def load_model(name: str | None = None, **kwargs: Any) -> ChatModel:

@@ -28,7 +28,7 @@ from ponder.errors import BudgetExceeded, ConfigError
 from ponder.models.base import ChatModel
 from ponder.retrieval.documents import Chunk
 from ponder.retrieval.index import Hit, Index
-from ponder.usage import Budget, Usage
+from ponder.usage import Budget, Usage, spend
 
 #: The name of a QA method (see the module docstring).
 QAMethod = Literal["none", "single", "iterative", "adaptive-note", "adaptive-note-gain", "adaptive-note-graded"]
@@ -85,10 +85,8 @@ def _resolve_model(model: Any):
 
 def _retriever(index: Any, usage: Usage):
     def search(query: str, k: int) -> list[Hit]:
-        usage.check(retrievals=1)
-        hits = index.search(query, k)
-        usage.charge(retrievals=1)
-        return hits
+        with spend(usage, retrievals=1):
+            return index.search(query, k)
     return search
 
 

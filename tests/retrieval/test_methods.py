@@ -4,8 +4,8 @@ import pytest
 
 from ponder.errors import BudgetExceeded, ConfigError
 from ponder.graphs.qa_methods import METHODS, answer_question
+from ponder.models.scripted import ScriptedChatModel
 from ponder.retrieval import SparseIndex, chunk_documents, read_document
-from ponder.testing import ScriptedChatModel
 from ponder.usage import Budget, Usage
 
 DOCS = {
