@@ -140,9 +140,12 @@ def build_index(
         embedder: for dense and hybrid (default: the shipped all-MiniLM-L6-v2).
         chunk_size, overlap: chunking, in characters.
     """
+    from ponder.errors import ConfigError
     from ponder.retrieval.documents import Document, chunk_documents, read_document
-    from ponder.retrieval.index import index_class
+    from ponder.retrieval.index import INDEX_KINDS, index_class
 
+    if kind not in INDEX_KINDS:
+        raise ConfigError(f"unknown index kind {kind!r}", hint=f"one of {', '.join(INDEX_KINDS)}")
     items = texts.items() if isinstance(texts, Mapping) else enumerate(texts, 1)
     docs = [t if isinstance(t, Document) else read_document(name if isinstance(name, str) else f"doc-{name}", t)
             for name, t in items]

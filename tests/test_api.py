@@ -100,7 +100,7 @@ def test_build_index_from_texts_then_answer(kind, tmp_path):
 def test_build_index_takes_plain_strings_and_names_them():
     index = build_index(["alpha beta", "gamma delta"], kind="sparse")
     assert [index.source(d) for d in index.doc_ids()] == ["doc-1", "doc-2"]
-    with pytest.raises(Exception, match="unknown index kind 'graph'"):
+    with pytest.raises(ConfigError, match="unknown index kind 'graph'"):
         build_index(["x"], kind="graph")  # type: ignore[arg-type]
 
 

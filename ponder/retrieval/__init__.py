@@ -1,6 +1,6 @@
 """Retrieval memory: documents and chunks, embedders, and dense/sparse/hybrid indexes with a
 safe on-disk layout. Question answering over an index (the QA methods) sits a layer above, in
-:mod:`ponder.graphs.qa_methods` (and :func:`ponder.ask`).
+:mod:`ponder.graphs.qa_methods` (``ponder.answer_question``).
 
     report = ingest_path("notes/")
     index = DenseIndex(Embedder())
