@@ -39,8 +39,10 @@ class Server:
         self.root = root
         self.data_dir = root / "data"
         self.port = free_port()
-        # no rate limits unless a test sets them (many tests make requests in quick succession)
-        limits = {"rate_per_minute": 0, "auth_failures_per_minute": 0, "commit_every": 8, **overrides.pop("limits", {})}
+        # no rate limits unless a test sets them (many tests make requests in quick succession),
+        # or the service's own defaults with default_limits=True
+        unlimited = {} if overrides.pop("default_limits", False) else {"rate_per_minute": 0, "auth_failures_per_minute": 0}
+        limits = {**unlimited, "commit_every": 8, **overrides.pop("limits", {})}
         self.cfg = {
             "host": "127.0.0.1", "port": self.port, "data_dir": str(self.data_dir),
             "rag_model": "scripted", "index": "sparse", "log_level": "warning",
