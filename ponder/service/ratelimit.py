@@ -10,6 +10,10 @@ class RateLimiter:
     """A token bucket per name: ``burst`` requests at once, refilled at ``per_minute``
     (``per_minute = 0`` disables it)."""
 
+    #: buckets kept at most; beyond it, full ones (indistinguishable from new) are dropped, so
+    #: many client addresses cannot grow the table without bound
+    MAX_BUCKETS = 100_000
+
     def __init__(self, per_minute: float, burst: int):
         self.rate = per_minute / 60.0
         self.burst = burst
@@ -26,6 +30,8 @@ class RateLimiter:
             return 0.0
         now = time.monotonic()
         with self._lock:
+            if len(self._buckets) >= self.MAX_BUCKETS:
+                self._buckets = {k: v for k, v in self._buckets.items() if self._tokens(k, now) < self.burst}
             tokens = self._tokens(key, now)
             if tokens >= 1:
                 self._buckets[key] = (tokens - 1, now)

@@ -87,3 +87,18 @@ def test_a_damaged_keys_file_stops_every_check(tmp_path):
         store.verify(key)
     path.write_text(good)
     assert store.verify(key) is not None
+
+
+def test_rate_limiter_buckets_are_per_name_and_bounded(monkeypatch):
+    from ponder.service import ratelimit
+    from ponder.service.ratelimit import RateLimiter
+
+    clock = [100.0]
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: clock[0])
+    limiter = RateLimiter(per_minute=60, burst=2)
+    assert [limiter.take("a") for _ in range(2)] == [0.0, 0.0] and limiter.take("a") == 1.0
+    assert limiter.wait("a") == 1.0 and limiter.wait("b") == 0.0 and limiter.take("b") == 0.0
+    clock[0] += 1.0  # "b" is full again, "a" has one token of two
+    monkeypatch.setattr(RateLimiter, "MAX_BUCKETS", 2)
+    assert limiter.take("c") == 0.0
+    assert set(limiter._buckets) == {"a", "c"}  # the full bucket was dropped, the used one kept
