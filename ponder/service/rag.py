@@ -202,7 +202,7 @@ def citations(col, evidence) -> list[dict]:
 
 def answer(question: str, col, *, model, method: str, usage, budget, top_k: int,
            emit: Callable[[dict], None] | None = None, **cfg):
-    """Run :func:`ponder.retrieval.answer_question` over a collection."""
+    """Run :func:`ponder.graphs.qa_methods.answer_question` over a collection."""
     from ponder.graphs.qa_methods import answer_question
 
     retriever = CollectionRetriever(col, emit)
