@@ -206,7 +206,7 @@ def run_eval(
         if folder is not None:  # never evaluate a learned value on what it was trained on
             check_heldout(folder, episodes)
     if isinstance(model, str) and model.startswith("hf:"):
-        from ponder.learning.evaluate import check_actor_heldout
+        from ponder.learning.split import check_actor_heldout
 
         check_actor_heldout(model, episodes)  # nor a cloned actor
     if isinstance(judge_model, str):

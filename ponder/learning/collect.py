@@ -20,69 +20,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ponder.errors import ConfigError
 from ponder.files import JsonlWriter, read_jsonl, write_json_atomic
+from ponder.learning.split import FORMAT, TRAIN_MIN_SEED, Split, parse_seeds, read_metadata
 
-__all__ = ["RecordingEnv", "Split", "collect_miniwob", "TRAIN_MIN_SEED"]
-
-#: Training data comes from MiniWoB++ seeds at or above this; seeds below it are held out.
-TRAIN_MIN_SEED = 1000
-FORMAT = "ponder-states/1"
-
-
-@dataclass(frozen=True)
-class Split:
-    """Which episodes a collection covers: ``role`` is ``train`` (seeds >= TRAIN_MIN_SEED only)
-    or ``heldout``; ``tasks`` x ``seeds`` are the episodes."""
-
-    env: str
-    role: str
-    tasks: tuple[str, ...]
-    seeds: tuple[int, ...]
-
-    def __post_init__(self):
-        if self.role not in ("train", "heldout"):
-            raise ConfigError(f"split role must be 'train' or 'heldout', got {self.role!r}")
-        if not self.tasks or not self.seeds:
-            raise ConfigError("a split needs at least one task and one seed")
-        if self.role == "train" and self.env == "miniwob" and min(self.seeds) < TRAIN_MIN_SEED:
-            raise ConfigError(f"training seeds must be >= {TRAIN_MIN_SEED} (seeds below are held out for evaluation); "
-                              f"got {min(self.seeds)}", hint=f"use --seeds {TRAIN_MIN_SEED}-{TRAIN_MIN_SEED + 9}")
-
-    def to_dict(self) -> dict:
-        return {"env": self.env, "role": self.role, "tasks": list(self.tasks), "seeds": list(self.seeds)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Split:
-        return cls(str(d["env"]), str(d["role"]), tuple(str(t) for t in d["tasks"]), tuple(int(s) for s in d["seeds"]))
-
-    def covers(self, task: str, seed: int) -> bool:
-        return task in self.tasks and int(seed) in self.seeds
-
-
-def parse_seeds(text: str) -> list[int]:
-    """``"1000-1009"``, ``"0,1,2"`` or a mix, as a sorted list of seeds."""
-    seeds: set[int] = set()
-    for part in (text or "").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            if "-" in part[1:]:
-                lo, hi = part.split("-", 1) if not part.startswith("-") else part[1:].split("-", 1)
-                seeds.update(range(int(lo), int(hi) + 1))
-            else:
-                seeds.add(int(part))
-        except ValueError:
-            raise ConfigError(f"--seeds: {part!r} is not a seed or a range like 1000-1009") from None
-    if not seeds:
-        raise ConfigError("--seeds: no seeds given", hint="e.g. 1000-1009 or 0,1,2")
-    return sorted(seeds)
-
+__all__ = ["FORMAT", "TRAIN_MIN_SEED", "RecordingEnv", "Split", "collect_miniwob", "parse_seeds", "read_metadata"]
 
 class RecordingEnv:
     """Wraps an environment and appends one record per visited state to ``writer``.
@@ -170,23 +115,6 @@ class RecordingEnv:
             "error": getattr(obs, "last_action_error", None) or "", "done": done or bool(details.get("done")),
             "answer": answer, "reward": reward, "env_error": str(info.get("env_error") or details.get("error") or ""),
         })
-
-
-def read_metadata(folder: str | Path) -> dict:
-    """A collection folder's ``metadata.json`` (a :class:`ConfigError` naming it when missing or broken)."""
-    import json
-
-    path = Path(folder) / "metadata.json"
-    if not path.exists():
-        raise ConfigError(f"{path}: no metadata.json (not a collection folder)",
-                          hint="make one with `ponder collect miniwob --out DIR`")
-    try:
-        meta = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT or "split" not in meta:
-        raise ConfigError(f"{path}: not a {FORMAT} metadata file (format={meta.get('format') if isinstance(meta, dict) else None!r})")
-    return meta
 
 
 def _start_metadata(out: Path, split: Split, gamma: float) -> dict:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ponder.errors import ConfigError
 from ponder.files import read_jsonl, write_atomic
-from ponder.learning.collect import Split, read_metadata
+from ponder.learning.split import Split, read_metadata
 
 __all__ = ["REQUIRED_FIELDS", "build_dataset", "load_states", "shard_files"]
 

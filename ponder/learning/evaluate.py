@@ -8,29 +8,13 @@ trained on any of the episodes: a :class:`~ponder.errors.ConfigError` names the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ponder.errors import ConfigError
-from ponder.learning.collect import Split
+from ponder.learning.split import check_actor_heldout
 
 __all__ = ["check_actor_heldout", "evaluate_miniwob"]
-
-
-def check_actor_heldout(model: Any, episodes: Sequence[tuple[str, int]]) -> None:
-    """Refuse to evaluate a cloned actor (``hf:DIR`` with ``DIR/actor.json``) on its training episodes."""
-    if not isinstance(model, str) or not model.startswith("hf:"):
-        return
-    card = Path(model[3:]) / "actor.json"
-    if not card.exists():
-        return
-    splits = [Split.from_dict(s) for s in json.loads(card.read_text()).get("splits", [])]
-    seen = [f"{t}#{s}" for t, s in episodes if any(sp.covers(t, s) for sp in splits)]
-    if seen:
-        raise ConfigError(f"actor {model} was trained on {len(seen)} of the episodes to evaluate ({', '.join(seen[:5])})",
-                          hint="evaluate on held-out seeds (0-999) or tasks it never saw")
 
 
 def evaluate_miniwob(

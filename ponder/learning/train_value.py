@@ -18,8 +18,8 @@ from typing import Any
 
 from ponder.errors import ConfigError
 from ponder.files import write_json_atomic
-from ponder.learning.collect import TRAIN_MIN_SEED
 from ponder.learning.dataset import load_states
+from ponder.learning.split import TRAIN_MIN_SEED
 from ponder.learning.value_model import MODEL_CARD, OBS_CHARS, verifier_inputs
 
 __all__ = ["auc", "heldout_metrics", "train_value"]

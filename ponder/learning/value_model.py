@@ -59,17 +59,13 @@ def check_heldout(folder: str | Path, episodes: Sequence[tuple[str, int]]) -> No
     """Refuse (:class:`ConfigError`) to evaluate a model on an episode (task, seed) its training
     data covered, per the split saved with the model (a model that was trained on a task is
     also refused on that task's training seeds only; other seeds of it are held out)."""
-    from ponder.learning.collect import Split
+    from ponder.learning.split import Split, check_episodes
 
     card = read_model_card(folder)
     splits = [Split.from_dict(s) for s in card.get("splits", [])]
     if not splits:
         raise ConfigError(f"{Path(folder) / MODEL_CARD}: records no training split, so held-out evaluation cannot be checked")
-    seen = [f"{t}#{s}" for t, s in episodes if any(sp.covers(t, s) for sp in splits)]
-    if seen:
-        raise ConfigError(f"learned model {folder} was trained on {len(seen)} of the episodes to evaluate "
-                          f"({', '.join(seen[:5])}{' ...' if len(seen) > 5 else ''})",
-                          hint="evaluate on held-out seeds (0-999) or tasks it never saw")
+    check_episodes(splits, episodes, f"learned model {folder}")
 
 
 class LearnedValue:
