@@ -27,7 +27,8 @@ ACTOR_CARD = "actor.json"
 
 def bc_examples(rows: Sequence[dict], *, min_reward: float = 1e-9) -> list[dict]:
     """(state row, target action) pairs along every path that reaches a state with reward >=
-    ``min_reward``: for each solved state, each of its ancestors on the path and the action taken."""
+    ``min_reward``: for each solved state, each of its ancestors on the path and the action taken,
+    except actions after which the page was unchanged (wasted steps on a lucky path)."""
     by_path = {(r["task"], int(r["seed"]), tuple(r["history"])): r for r in rows}
     out: dict[tuple, dict] = {}
     for r in rows:
@@ -37,9 +38,16 @@ def bc_examples(rows: Sequence[dict], *, min_reward: float = 1e-9) -> list[dict]
         for i in range(len(path)):
             key = (r["task"], int(r["seed"]), path[:i])
             state = by_path.get(key)
+            after = by_path.get((r["task"], int(r["seed"]), path[:i + 1]))
+            if after is not None and i + 1 < len(path) and after["observation"] == state_obs(state):
+                continue  # the action changed nothing on the page (a wasted step): not worth cloning
             if state is not None and key not in out:
                 out[key] = {"row": state, "action": path[i]}
     return list(out.values())
+
+
+def state_obs(row: dict | None) -> str | None:
+    return None if row is None else row["observation"]
 
 
 def base_model_folder(name: str) -> Path:
