@@ -64,6 +64,9 @@ def same_origin(a: str, b: str) -> bool:
     return a.startswith("http") and b.startswith("http") and origin(a) == origin(b)
 
 
+#: the longest redirect chain the guard walks itself (Chromium gives up after 20)
+MAX_REDIRECTS = 20
+
 _CANCEL_REFRESH_JS = "document.querySelectorAll('meta[http-equiv=\"refresh\" i]').forEach(m => m.remove()); window.stop()"
 
 
@@ -76,10 +79,12 @@ class Blocked:
     via: str = ""  # how it was seen: route, redirect, requested, refresh
 
 
-def _abort_code(navigation: bool) -> str:
+def _abort_code(navigation: bool, watched: bool) -> str:
     # A page load fails as "aborted": Chromium then keeps the current page instead of committing
-    # chrome-error://chromewebdata/ (which would hide the target and break history).
-    return "aborted" if navigation else "blockedbyclient"
+    # chrome-error://chromewebdata/ (which would hide the target and break history). Not in a
+    # page the guard does not watch yet (a popup): with no page to keep, Playwright would never
+    # report the popup, so it gets the error page (the session then backs it out).
+    return "aborted" if navigation and watched else "blockedbyclient"
 
 
 class OriginGuard:
@@ -215,36 +220,44 @@ class OriginGuard:
             navigation = request.is_navigation_request()
         except Exception:
             navigation = True
-        if not self.allowed(url):
-            self.record(url, "navigation" if navigation else "resource", "route")
-            route.abort(_abort_code(navigation))
-            return
-        if self._serve is not None and self._serve(route, request):
-            return
         try:
             watched = self.session(request.frame.page) is not None
         except Exception:  # a popup's page is not there yet
             watched = False
+        if not self.allowed(url):
+            self.record(url, "navigation" if navigation else "resource", "route")
+            route.abort(_abort_code(navigation, watched))
+            return
+        if self._serve is not None and self._serve(route, request):
+            return
         if watched:
             route.fallback()  # the page's own session checks any redirect hop
         else:
             self._fetch_checked(route, navigation)
 
     def _fetch_checked(self, route, navigation: bool) -> None:
-        """A request of a page the guard does not watch yet (a popup's first): fetch it without
-        following redirects and look at the Location before the browser may follow it."""
+        """A request of a page the guard does not watch yet (a popup's first, a page opened by
+        other code): fetch it without following redirects and check where it leads before the
+        browser may follow. The browser follows a redirect without routing it again, so the rest
+        of the chain is walked here too (GET, each hop checked before it is sent) and the
+        request is refused if any hop leads outside."""
+        kind = "navigation" if navigation else "resource"
         try:
             resp = route.fetch(max_redirects=0)
+            url, hop = route.request.url, resp
+            for _ in range(MAX_REDIRECTS):
+                location = hop.headers.get("location")
+                if not (300 <= hop.status < 400 and location):
+                    break
+                url = urljoin(url, location)
+                if not self.allowed(url):
+                    self.record(url, kind, "redirect")
+                    route.abort(_abort_code(navigation, False))
+                    return
+                hop = self._context.request.get(url, max_redirects=0)
         except Exception:
             route.abort("failed")
             return
-        location = resp.headers.get("location")
-        if 300 <= resp.status < 400 and location:
-            target = urljoin(route.request.url, location)
-            if not self.allowed(target):
-                self.record(target, "navigation" if navigation else "resource", "redirect")
-                route.abort(_abort_code(navigation))
-                return
         route.fulfill(response=resp)
 
     def _paused(self, cdp, ev: dict) -> None:
@@ -256,7 +269,7 @@ class OriginGuard:
                 return
             navigation = ev.get("resourceType") == "Document"
             self.record(url, "navigation" if navigation else "resource", "redirect" if ev.get("redirectedRequestId") else "route")
-            reason = "Aborted" if navigation else "BlockedByClient"
+            reason = "Aborted" if navigation else "BlockedByClient"  # see _abort_code
             cdp.send("Fetch.failRequest", {"requestId": ev["requestId"], "errorReason": reason})
         except Exception as e:  # the page went away with the request
             if "closed" not in error_line(e).lower() and "not found" not in error_line(e).lower():

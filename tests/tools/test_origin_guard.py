@@ -135,6 +135,17 @@ def test_a_redirect_to_another_port_is_refused_before_it_is_sent(session, server
         assert out.kind == "blocked" and f"{other}/secret" in out.error and out.blocked == [f"{other}/secret"]
         assert view.url == site + "/"
     assert OTHER_HITS == []
+    # a page opened by other code (as an evaluator does) and a popup: every hop checked too
+    extra = session.context.new_page()
+    with pytest.raises(Exception, match="ERR_BLOCKED_BY_CLIENT"):
+        extra.goto(site + "/hop")
+    extra.close()
+    with session.page.expect_popup() as popup:
+        session.page.evaluate(f"window.open('{site}/hop')")
+    popup.value.wait_for_load_state()
+    assert OTHER_HITS == []
+    out, view = run(session, "close_tab")  # the popup's refusal is reported at the next step
+    assert out.blocked == [f"{other}/secret"] and view.url == site + "/"
     # redirects inside the environment still work
     out, view = run(session, "click [link 'Local redirect']")
     assert out.error is None and view.url == site + "/done"
