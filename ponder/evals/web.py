@@ -29,7 +29,7 @@ from typing import Any
 
 from ponder.errors import ConfigError, EnvError, PonderError
 from ponder.evals.runner import run_items
-from ponder.graphs.web_agent import SEARCH_STRATEGIES, STRATEGIES, WebAgentConfig, forget_thread, run_web
+from ponder.graphs.web_agent import SEARCH_STRATEGIES, WEB_STRATEGIES, WebAgentConfig, forget_thread, run_web
 from ponder.usage import Budget
 
 
@@ -186,8 +186,8 @@ def run_eval(
         judge_model: the value judge's own model (a ChatModel or a registry name; default: ``model``).
         success_threshold: a score at or above this is a success.
     """
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {strategy!r}", hint=f"one of: {', '.join(STRATEGIES)}")
+    if strategy not in WEB_STRATEGIES:
+        raise ConfigError(f"unknown strategy {strategy!r}", hint=f"one of: {', '.join(WEB_STRATEGIES)}")
     if workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {workers}")
     from ponder.models.registry import load_model
