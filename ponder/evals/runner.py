@@ -308,6 +308,30 @@ class LocalRunner:
         return stats
 
 
+def load_worker_model(model: Any) -> Any:
+    """A ready model from a ChatModel, a registry name (``None``: the default) or a zero-argument
+    factory: what a job's worker factory calls (a loaded model does not travel between
+    processes, so Ray workers get a name or a factory and load their own)."""
+    from ponder.models.base import ChatModel
+    from ponder.models.registry import load_model
+
+    if isinstance(model, ChatModel):
+        return model
+    if model is None or isinstance(model, str):
+        return load_model(model)
+    return model()
+
+
+def worker_model_name(model: Any) -> str:
+    """The name rows carry for ``model`` (any form :func:`load_worker_model` takes), without
+    loading it when it is a registry name."""
+    from ponder.models.registry import resolve
+
+    if model is None or isinstance(model, str):
+        return resolve(model).name
+    return model.name if hasattr(model, "name") else load_worker_model(model).name
+
+
 def make_runner(ray: str | None = None, *, workers: int = 1, unit_timeout: float | None = None,
                 num_gpus: float | None = None) -> Runner:
     """The backend the CLI's ``--ray [ADDRESS]``, ``--workers``, ``--unit-timeout`` and
