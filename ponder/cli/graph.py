@@ -164,8 +164,27 @@ def optimize(
     weight: float = typer.Option(0.1, help="Penalty weight for acc-latency / acc-flops."),
     seed: int = typer.Option(0, help="Random seed."),
     compare_singles: bool = typer.Option(True, help="With --test: also score each model's single call."),
+    ray: str = typer.Option(None, "--ray", metavar="ADDRESS", help="Run the graph evaluations on Ray: local, auto or HOST:PORT (docs/scale-out.md)."),
+    workers: int = typer.Option(2, help="With --ray: worker actors, each keeping its models loaded."),
+    unit_timeout: float = typer.Option(None, "--unit-timeout", metavar="SECONDS", help="With --ray: a graph run longer than this is cancelled and retried."),
+    worker_gpus: float = typer.Option(None, "--worker-gpus", help="With --ray: GPUs each worker asks for."),
 ) -> None:
     """Search for the best collaboration graph for a task under a compute budget (resumable)."""
+    from ponder.evals.runner import make_runner
+
+    runner = make_runner(ray, workers=workers, unit_timeout=unit_timeout, num_gpus=worker_gpus)
+    if ray:
+        runner.keep_workers = True  # one set of workers (models loaded once) for every evaluation
+    try:
+        _optimize(tasks, budget, objective, method, out, pool, evals, minibatch, test, max_width, max_depth, max_tokens,
+                  granularity, optimizer_model, halving, concurrency, weight, seed, compare_singles,
+                  runner if ray else None)
+    finally:
+        runner.close()
+
+
+def _optimize(tasks, budget, objective, method, out, pool, evals, minibatch, test, max_width, max_depth, max_tokens,
+              granularity, optimizer_model, halving, concurrency, weight, seed, compare_singles, runner) -> None:
     from ponder.graphs.cost import CostModel
     from ponder.graphs.optimizer.cache import EvalCache
     from ponder.graphs.optimizer.evaluate import TaskEvaluator
@@ -191,7 +210,7 @@ def optimize(
     space.check_budget()
     out_path = Path(out)
     evaluator = TaskEvaluator(space, task, minibatch=minibatch, objective=obj, items=dev, concurrency=concurrency,
-                              cache=EvalCache(out_path.with_name(out_path.name + ".cache.jsonl")))
+                              cache=EvalCache(out_path.with_name(out_path.name + ".cache.jsonl")), runner=runner)
     agent = None
     if method == "agent-reinforce" and optimizer_model not in ("rule", "none"):
         from ponder.agents.optimizer_agent import LLMOptimizerAgent

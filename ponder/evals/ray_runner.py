@@ -253,13 +253,15 @@ class RayRunner:
         num_gpus: GPUs per worker (overrides the job's; e.g. 1 for workers that load the model).
         runtime_env: Ray's runtime environment for the workers (e.g. ``{"py_modules": [...]}``
             when the cluster's machines do not have ponder installed).
+        keep_workers: keep the workers (and Ray) between :meth:`map` calls of the same job, as
+            the optimizer does for its many evaluations; :meth:`close` (or ``with``) ends them.
     """
 
     name = "ray"
 
     def __init__(self, address: str = "local", *, workers: int = 2, unit_timeout: float | None = None,
                  max_attempts: int = 3, cancel_grace: float = 5.0, num_gpus: float | None = None,
-                 runtime_env: dict | None = None, poll: float = 0.5):
+                 runtime_env: dict | None = None, poll: float = 0.5, keep_workers: bool = False):
         if workers < 1:
             raise ConfigError(f"workers must be >= 1, got {workers}")
         if max_attempts < 1:
@@ -274,6 +276,9 @@ class RayRunner:
         self.num_gpus = num_gpus
         self.runtime_env = runtime_env
         self.poll = poll
+        self.keep_workers = keep_workers
+        self._job: Job | None = None
+        self._started_ray = False
         self.last_stats: RunStats | None = None
         self.slots: list[_Slot] = []  # the live workers (for tests and tools that watch a run)
 
@@ -318,16 +323,20 @@ class RayRunner:
         except Exception as e:
             raise ConfigError(f"the {job.name} job cannot be sent to Ray workers: {type(e).__name__}: {e}",
                               hint="pass models by registry name or as a module-level factory, not as a loaded object") from e
-        n_workers = min(self.workers, len(units))
-        started = connect(self.address, num_cpus=max(1, int(n_workers * max(job.num_cpus, 1))),
-                          runtime_env=self.runtime_env)
+        n_workers = self.workers if self.keep_workers else min(self.workers, len(units))
+        self._started_ray = connect(self.address, num_cpus=max(1, int(n_workers * max(job.num_cpus, 1))),
+                                    runtime_env=self.runtime_env) or self._started_ray
         actor_cls = ray.remote(UnitWorker)
+        if self._job is not job:  # workers built for another job cannot serve this one
+            self._end_workers()
+            self._job = job
         queue: deque[_Task] = deque(_Task(u, key(u)) for u in units)
         inflight: dict[Any, _InFlight] = {}
         fatal: PonderError | None = None
+        finished = False
         try:
             self._check_resources(job)
-            for _ in range(n_workers):
+            while len(self.slots) < n_workers:
                 self._start(actor_cls, job, stats)
             while inflight or (queue and fatal is None):
                 # hand a unit to every idle, ready worker (another worker than the ones it failed on)
@@ -384,14 +393,33 @@ class RayRunner:
                         continue
                     self._row(flight, row, job, on_row, stats)
                 self._enforce_timeouts(inflight, queue, stats, job, on_row, actor_cls, fatal)
+            finished = True
         finally:
-            for slot in list(self.slots):
-                self._kill(slot, graceful=True)
-            if started:
-                ray.shutdown()
+            if not self.keep_workers or fatal is not None or not finished:
+                self.close()
         if fatal is not None:
             raise fatal
         return stats
+
+    def _end_workers(self) -> None:
+        for slot in list(self.slots):
+            self._kill(slot, graceful=True)
+        self._job = None
+
+    def close(self) -> None:
+        """End the workers (closing their browsers) and the Ray instance this runner started."""
+        if self.slots:
+            self._end_workers()
+        self._job = None
+        if self._started_ray:
+            _ray().shutdown()
+            self._started_ray = False
+
+    def __enter__(self) -> RayRunner:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def _check_resources(self, job: Job) -> None:
         """A worker that asks for more than the cluster has would wait forever: say so now."""

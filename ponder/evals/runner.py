@@ -213,6 +213,8 @@ class Runner(Protocol):
     def map(self, job: Job, units: Sequence[Any], *, key: Callable[[Any], str],
             on_row: Callable[[Any, dict], None]) -> RunStats: ...
 
+    def close(self) -> None: ...
+
 
 class StateWorker:
     """A thread that owns one worker state: units run in it one at a time, so the state (a
@@ -306,6 +308,9 @@ class LocalRunner:
                 w.close()
         self.last_stats = stats
         return stats
+
+    def close(self) -> None:
+        """Nothing outlives :meth:`map` here (threads end with it)."""
 
 
 def load_worker_model(model: Any) -> Any:
