@@ -84,6 +84,8 @@ def connect(address: str = "local", *, num_cpus: int | None = None, runtime_env:
     """Join (or, for ``local``, start) a Ray cluster. Returns whether this call started Ray (and
     so should shut it down). When Ray is already initialised in this process it is reused."""
     ray = _ray()
+    if address not in ("local", "auto"):
+        _check_reachable(address)
     if ray.is_initialized():
         return False
     common = {"logging_level": "ERROR", "log_to_driver": True, "runtime_env": runtime_env}
@@ -91,8 +93,6 @@ def connect(address: str = "local", *, num_cpus: int | None = None, runtime_env:
         # a small footprint: no dashboard, a small object store (rows and units are small)
         ray.init(num_cpus=num_cpus, include_dashboard=False, object_store_memory=object_store_mb * 1024 * 1024, **common)
         return True
-    if address != "auto":
-        _check_reachable(address)
     try:
         ray.init(address=address, **common)
     except (ConnectionError, RuntimeError, ValueError) as e:
