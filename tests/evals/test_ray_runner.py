@@ -357,3 +357,34 @@ def test_a_small_optimisation_on_ray_resumes_after_its_driver_is_killed(cluster,
     local = tmp_path / "local.json"
     assert _drive(script, "none", str(local)).wait(timeout=300) == 0
     assert json.loads(out.read_text()) == json.loads(local.read_text())
+
+
+@pytest.mark.parametrize("command", ["web", "miniwob", "qa"])
+def test_every_eval_command_takes_the_ray_options(command, monkeypatch, tmp_path):
+    import ponder.evals.qa as qa_eval
+    import ponder.evals.web as web_eval
+    from typer.testing import CliRunner
+
+    from ponder.cli.main import app
+
+    seen = {}
+    target = (qa_eval, "run_qa_eval") if command == "qa" else (web_eval, f"run_{command}_eval")
+    monkeypatch.setattr(*target, lambda **kw: seen.update(kw) or [])
+    if command == "qa":
+        import ponder.cli.evals as cli_evals
+
+        monkeypatch.setattr(cli_evals, "_summary", lambda rows: None)
+    args = ["eval", command, "--out", str(tmp_path / "r.jsonl"), "--ray", "10.1.2.3:6379", "--unit-timeout", "90",
+            "--workers", "3", "--worker-gpus", "0.5"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    runner = seen["runner"]
+    assert isinstance(runner, RayRunner) and runner.address == "10.1.2.3:6379" and runner.unit_timeout == 90
+    assert runner.workers == 3 and runner.num_gpus == 0.5
+
+
+def test_unit_timeout_without_ray_is_a_clean_cli_error(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "ponder.cli.main", "optimize", "--budget", "4", "--pool", "smollm2-135m",
+                        "--unit-timeout", "30", "--out", str(tmp_path / "b.json")],
+                       capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "--unit-timeout needs --ray" in r.stderr, r.stderr
