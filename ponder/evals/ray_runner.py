@@ -402,8 +402,16 @@ class RayRunner:
         return stats
 
     def _end_workers(self) -> None:
+        """Ask every worker to close its state (all at once, 30 s in all), then kill them."""
+        ray = _ray()
+        closing = [s.actor.close.remote() for s in self.slots if s.ready]
+        if closing:
+            try:
+                ray.wait(closing, num_returns=len(closing), timeout=30)
+            except Exception:
+                pass
         for slot in list(self.slots):
-            self._kill(slot, graceful=True)
+            self._kill(slot, graceful=False)
         self._job = None
 
     def close(self) -> None:

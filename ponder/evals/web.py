@@ -7,11 +7,16 @@ objects to the thread that made them), so environments are created, used and clo
 thread. Each task also runs under LangGraph's SQLite checkpointer (``<out>.ckpt.sqlite``): a run
 killed mid-task resumes inside that task, not only at the next one.
 
+With a :class:`~ponder.evals.ray_runner.RayRunner` the workers are Ray actors instead (each
+loads its own model and environment) and a killed task restarts from its beginning; the driver
+still writes every row and every trace.
+
 Row fields: ``id``, ``kind`` (``web`` / ``miniwob``), ``strategy``, ``label`` (the strategy
 with its budget, e.g. ``best-first c=5``), ``model``, ``judge_model`` (when the value judge has
 its own model), ``seed``, ``success``, ``score``,
 ``usage``, ``seconds``, ``trace``, ``error`` (an environment failure, distinct from a task
-failure), ``answer``, ``stop_reason``, ``actions``, ``site``, ``difficulty``, ``config``.
+failure), ``answer``, ``stop_reason``, ``actions``, ``site``, ``difficulty``, ``config``, and on Ray
+``worker`` (``{"id": "NODE:PID", "attempt": N}``).
 """
 
 from __future__ import annotations
