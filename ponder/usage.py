@@ -8,6 +8,12 @@ any ancestor's limit raises :class:`~ponder.errors.BudgetExceeded` *before* the 
     with usage.activate():          # models charge the active ledger when none is passed
         model.generate(messages)
     node = usage.scope("judge", Budget(completion_tokens=500))
+
+Whatever spends compute does it through :func:`spend`: check the worst case, do the work,
+charge what was actually used (nothing when the work fails)::
+
+    with spend(usage, retrievals=1):
+        hits = index.search(query, k)
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import contextvars
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from ponder.errors import BudgetExceeded
 
@@ -204,3 +210,47 @@ class Usage:
         """Charge another ledger's totals (or a ``to_dict()`` of one) to this one."""
         data = other.to_dict() if isinstance(other, Usage) else other
         self.charge(**{k: v for k, v in data.items() if k in FIELDS})
+
+
+def model_call(parameters: float, *, calls: int, prompt_tokens: int, completion_tokens: int) -> dict[str, float]:
+    """What a model call costs in ledger fields: calls, tokens and FLOPs (2 x parameters x tokens)."""
+    return {
+        "calls": calls,
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "flops": 2.0 * parameters * (prompt_tokens + completion_tokens),
+    }
+
+
+@dataclass
+class Spending:
+    """What :func:`spend` charges when its block ends: the checked amounts unless the block
+    reports the actual ones with :meth:`actual` (a model call knows its tokens only afterwards)."""
+
+    amounts: dict[str, float]
+    timed: str | None = None
+    _actual: dict[str, float] | None = field(default=None, repr=False)
+
+    def actual(self, **amounts: float) -> None:
+        """Charge ``amounts`` instead of the checked worst case."""
+        self._actual = amounts
+
+
+@contextlib.contextmanager
+def spend(ledger: Usage | None, *, timed: str | None = None, **worst: float) -> Iterator[Spending]:
+    """The one check-and-charge: raise :class:`BudgetExceeded` if ``worst`` would pass a limit of
+    ``ledger`` (or an ancestor) *before* the block runs; when the block succeeds, charge the
+    checked amounts or those given to :meth:`Spending.actual`, plus the block's wall time in the
+    field ``timed`` (e.g. ``"seconds"``) unless the block reported that field itself. A block
+    that raises is charged nothing. ``ledger=None`` checks and charges nothing."""
+    spending = Spending(dict(worst), timed)
+    if ledger is not None:
+        ledger.check(**worst)
+    start = time.perf_counter()
+    yield spending
+    if ledger is None:
+        return
+    amounts = dict(spending._actual if spending._actual is not None else spending.amounts)
+    if timed is not None and timed not in amounts:
+        amounts[timed] = time.perf_counter() - start
+    ledger.charge(**amounts)

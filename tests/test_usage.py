@@ -3,8 +3,8 @@ import threading
 import pytest
 
 from ponder.errors import BudgetExceeded, ConfigError
-from ponder.testing import ScriptedChatModel
-from ponder.usage import Budget, Usage, current
+from ponder.models.scripted import ScriptedChatModel
+from ponder.usage import Budget, Usage, current, model_call, spend
 
 
 def test_charges_roll_up_through_scopes():
@@ -100,3 +100,33 @@ def test_concurrent_charges_are_not_lost():
     for t in threads:
         t.join()
     assert run.calls == 4000 and run.prompt_tokens == 8000
+
+
+def test_spend_checks_before_and_charges_after():
+    usage = Usage(Budget(retrievals=2))
+    ran = []
+    with spend(usage, retrievals=1):
+        ran.append(1)
+    assert usage.retrievals == 1
+    with pytest.raises(BudgetExceeded), spend(usage, retrievals=2):
+        ran.append(2)  # refused before the block: 1 + 2 > 2
+    assert ran == [1] and usage.retrievals == 1
+
+
+def test_spend_charges_the_actual_amounts_and_the_time():
+    usage = Usage(Budget(completion_tokens=100))
+    worst = model_call(10, calls=1, prompt_tokens=5, completion_tokens=100)
+    assert worst["flops"] == 2.0 * 10 * 105
+    with spend(usage, timed="seconds", **worst) as spending:
+        spending.actual(**model_call(10, calls=1, prompt_tokens=5, completion_tokens=7))
+    assert (usage.calls, usage.prompt_tokens, usage.completion_tokens, usage.flops) == (1, 5, 7, 2.0 * 10 * 12)
+    assert usage.seconds > 0
+
+
+def test_spend_charges_nothing_when_the_work_fails_and_allows_no_ledger():
+    usage = Usage()
+    with pytest.raises(RuntimeError), spend(usage, env_steps=1):
+        raise RuntimeError("the step crashed")
+    assert usage.env_steps == 0
+    with spend(None, env_steps=1) as spending:
+        spending.actual(env_steps=3)  # no ledger: nothing to check or charge

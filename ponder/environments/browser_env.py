@@ -16,6 +16,7 @@ from typing import Any
 from ponder.errors import EnvError
 from ponder.tools.actions import Action, ActionError, parse_action
 from ponder.tools.browser import Browser, BrowserCrashed, BrowserSession
+from ponder.usage import spend
 
 
 @dataclass
@@ -106,22 +107,20 @@ class BrowserEnv:
         browser ends the episode with ``info["env_error"]`` and is relaunched."""
         if self.session is None or self.task is None:
             raise EnvError("step() before reset()", hint="call env.reset(task) first")
-        if self.usage is not None:
-            self.usage.check(env_steps=1)
-        start = time.perf_counter()
-        info: dict = {"action": None, "destructive": False, "error": None, "env_error": None, "blocked": []}
-        try:
-            result = self._step(action, info)
-        except BrowserCrashed as e:
-            msg = self._crashed(e)
-            info.update(error="env", env_error=msg)
-            obs = Observation("", "", [], msg, None, self._intent())
-            self.last_observation = obs
-            result = StepResult(obs, True, None, info)
-        elapsed = time.perf_counter() - start
-        info["ms"] = round(elapsed * 1000, 2)
-        if self.usage is not None:
-            self.usage.charge(env_steps=1, env_seconds=elapsed)
+        with spend(self.usage, env_steps=1) as spending:
+            start = time.perf_counter()
+            info: dict = {"action": None, "destructive": False, "error": None, "env_error": None, "blocked": []}
+            try:
+                result = self._step(action, info)
+            except BrowserCrashed as e:
+                msg = self._crashed(e)
+                info.update(error="env", env_error=msg)
+                obs = Observation("", "", [], msg, None, self._intent())
+                self.last_observation = obs
+                result = StepResult(obs, True, None, info)
+            elapsed = time.perf_counter() - start
+            info["ms"] = round(elapsed * 1000, 2)
+            spending.actual(env_steps=1, env_seconds=elapsed)
         return result
 
     def _step(self, text: str, info: dict) -> StepResult:

@@ -253,7 +253,7 @@ def scripted_web_model(
     latency: float = 0.0,
     name: str = "scripted-web",
 ):
-    """A :class:`~ponder.testing.ScriptedChatModel` that plays a web actor and a value judge
+    """A :class:`~ponder.models.scripted.ScriptedChatModel` that plays a web actor and a value judge
     on toy pages (for tests and the search benchmark).
 
     Args:
@@ -264,7 +264,7 @@ def scripted_web_model(
             (``success``, ``on track``, ``failure``).
     """
 
-    from ponder.testing import ScriptedChatModel
+    from ponder.models.scripted import ScriptedChatModel
 
     statuses = statuses or {}
     drawing: dict = {}  # the conversation whose samples are being drawn, and how many so far

@@ -24,7 +24,7 @@ from langgraph.graph import END, START, StateGraph
 from ponder.agents import answerer, note_judge, note_taker, query_proposer
 from ponder.errors import BudgetExceeded
 from ponder.retrieval.rewards import DECAY, GainStop, information_gain
-from ponder.usage import Usage
+from ponder.usage import Usage, spend
 
 STOP_RULES = ("judge", "graded", "gain")
 
@@ -92,10 +92,8 @@ def build_adaptive_note_graph(model: Any, index: Any, *, usage: Usage, config: A
     def search(query: str, k: int):
         if retrieve is not None:
             return retrieve(query, k)
-        usage.check(retrievals=1)
-        hits = index.search(query, k)
-        usage.charge(retrievals=1)
-        return hits
+        with spend(usage, retrievals=1):
+            return index.search(query, k)
 
     def timed(name):
         def wrap(fn):

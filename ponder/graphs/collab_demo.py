@@ -1,5 +1,5 @@
-"""The collaboration part of ``ponder demo``: a hybrid graph (three parallel answers, batched in
-one call, then a refine step that reads them) and self-consistency on one synthetic item, with
+"""The collaboration part of ``ponder demo``: a hybrid graph (three parallel answers, each seeded
+sample its own backend call, then a refine step that reads them) and self-consistency on one synthetic item, with
 the graph's per-node outputs, the cost model's estimate beside the measured tokens, and usage."""
 
 from __future__ import annotations

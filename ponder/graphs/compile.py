@@ -3,7 +3,7 @@
 Every spec node becomes a LangGraph node; a node with several predecessors waits for all of them
 (fan-in), and nodes whose inputs are ready run in the same super-step in parallel threads
 (fan-out). Same-model calls that are in flight at the same moment (parallel nodes of one run, or
-several runs of :meth:`CompiledGraph.run_many`) are merged by a :class:`CallBatcher` into one
+several runs of :meth:`CompiledGraph.run_many`) are merged by a :class:`GraphBatcher` into one
 ``generate_batch`` call, which the transformers backend decodes as one padded batch.
 
 A run returns a :class:`GraphResult`: the final answer, every node's output (candidates, raw
@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.runnables import RunnableConfig
@@ -33,102 +33,59 @@ from ponder.errors import BudgetExceeded, ConfigError
 from ponder.graphs.cost import CostModel
 from ponder.graphs.spec import GraphSpec, NodeSpec
 from ponder.models.base import ChatModel, Completion, Messages
+from ponder.models.batching import CallBatcher, batch_key, runs_alone
 from ponder.text import majority_vote, normalize_answer
-from ponder.usage import Budget, Usage
+from ponder.usage import Budget, Usage, model_call, spend
 
 STOP = ["\n\n", "\nQuestion", "\nInstructions"]
 
 
 # ---- batching same-model calls ----------------------------------------------------------------
-@dataclass
-class _Request:
-    convs: list[Messages]
-    usage: Usage | None
-    expected: int
-    done: threading.Event = field(default_factory=threading.Event)
-    result: list[list[Completion]] | None = None
-    error: BaseException | None = None
-
-
-class CallBatcher:
-    """Merges concurrent calls to one model that share sampling settings into one
-    ``generate_batch``. The first caller waits up to ``window`` seconds (or until the number of
-    requests it was told to expect has arrived) for others, then makes the call for all; each
-    request's ledger is checked before and charged after with its own tokens and its share of
-    the seconds."""
+class GraphBatcher:
+    """The calls a compiled graph makes to one model, joined by the shared
+    :class:`~ponder.models.batching.CallBatcher`: calls that agree on their settings and arrive
+    together (parallel branches, the runs of :meth:`CompiledGraph.run_many`) become one
+    ``generate_batch``. A call names how many same-settings calls it expects, so merging waits
+    for them (up to ``window`` seconds) rather than for a fixed time. Seeded sampling calls run
+    alone, so a run's samples never depend on which other runs were in flight. Each caller's
+    ledger is checked before and charged after with its own tokens and its share of the seconds."""
 
     def __init__(self, model: ChatModel, *, window: float = 0.25):
         self.model = model
-        self.window = window
-        self._cond = threading.Condition()
-        self._pending: dict[tuple, list[_Request]] = {}
-        self._leader: set[tuple] = set()
-        self.batches: list[int] = []  # conversations per backend call, for tests and benches
+        self.calls = CallBatcher(self._run, window_s=window, max_rows=64)
+
+    @property
+    def batches(self) -> list[int]:
+        """Conversations per backend call, in order (for tests and benches)."""
+        return self.calls.sizes
+
+    def _run(self, key: tuple, convs: list[Messages], _limits: list) -> list[list[Completion]]:
+        n, temperature, logprobs, seed, *settings = key
+        opts = dict(settings)
+        # usage is charged per caller in generate(); this ledger only keeps the merged call off
+        # whichever ledger happens to be active in the leading caller's thread
+        return self.model.generate_batch(convs, n=n, temperature=temperature, logprobs=logprobs, seed=seed,
+                                         max_tokens=opts["max_tokens"], stop=list(opts["stop"]) or None,
+                                         usage=Usage(name="batch"))
 
     def generate(self, convs: list[Messages], *, n: int, temperature: float, max_tokens: int,
                  stop: Sequence[str] | None, logprobs: bool = False, seed: int | None = None,
                  usage: Usage | None = None, expected: int = 1) -> list[list[Completion]]:
-        if usage is not None:
-            prompt = sum(self.model.count_tokens(m) for m in convs) * n
-            decode = len(convs) * n * max_tokens
-            usage.check(calls=len(convs), prompt_tokens=prompt, completion_tokens=decode,
-                        flops=2.0 * self.model.info.parameters * (prompt + decode))
-        key = (n, temperature, max_tokens, tuple(stop or ()), logprobs)
-        req = _Request(list(convs), usage, expected)
-        with self._cond:
-            self._pending.setdefault(key, []).append(req)
-            self._cond.notify_all()
-            lead = key not in self._leader
-            if lead:
-                self._leader.add(key)
-        if not lead:
-            req.done.wait()
-            if req.error is not None:
-                raise req.error
-            assert req.result is not None
-            return req.result
-        deadline = time.monotonic() + self.window
-        with self._cond:
-            while True:
-                group = self._pending[key]
-                want = max(r.expected for r in group)
-                left = deadline - time.monotonic()
-                if sum(1 for _ in group) >= want or left <= 0:
-                    break
-                self._cond.wait(left)
-            group = self._pending.pop(key)
-            self._leader.discard(key)
-        self._dispatch(group, n=n, temperature=temperature, max_tokens=max_tokens, stop=stop,
-                       logprobs=logprobs, seed=seed)
-        if req.error is not None:
-            raise req.error
-        assert req.result is not None
-        return req.result
-
-    def _dispatch(self, group: list[_Request], **kw) -> None:
-        flat = [c for r in group for c in r.convs]
-        self.batches.append(len(flat))
-        start = time.perf_counter()
-        try:
-            rows = self.model.generate_batch(flat, usage=Usage(name="batcher"), **kw)
-        except BaseException as e:  # every waiter sees the failure
-            for r in group:
-                r.error = e
-                r.done.set()
-            return
-        elapsed = time.perf_counter() - start
-        total = max(1, len(flat))
-        i = 0
-        for r in group:
-            r.result = rows[i:i + len(r.convs)]
-            i += len(r.convs)
-            if r.usage is not None:
-                prompt = sum(c.prompt_tokens for row in r.result for c in row)
-                completion = sum(c.completion_tokens for row in r.result for c in row)
-                r.usage.charge(calls=len(r.convs), prompt_tokens=prompt, completion_tokens=completion,
-                               flops=2.0 * self.model.info.parameters * (prompt + completion),
-                               seconds=elapsed * len(r.convs) / total)
-            r.done.set()
+        model = self.model
+        prompt = sum(model.count_tokens(m) for m in convs) * n if usage is not None else 0
+        worst = model_call(model.info.parameters, calls=len(convs), prompt_tokens=prompt,
+                           completion_tokens=len(convs) * n * max_tokens)
+        key = batch_key(n=n, temperature=temperature, logprobs=logprobs, seed=seed, max_tokens=max_tokens,
+                        stop=tuple(stop or ()))
+        with spend(usage, **worst) as spending:
+            rows, seconds = self.calls.submit_timed(key, convs, None, alone=runs_alone(temperature, seed),
+                                                    expected=expected)
+            spending.actual(**model_call(
+                model.info.parameters, calls=len(convs),
+                prompt_tokens=sum(c.prompt_tokens for row in rows for c in row),
+                completion_tokens=sum(c.completion_tokens for row in rows for c in row),
+            ), seconds=seconds)
+        return rows
 
 
 # ---- results ------------------------------------------------------------------------------------
@@ -180,7 +137,7 @@ class CompiledGraph:
             raise ConfigError(f"graph {spec.name!r} has a retrieve node but no retriever was given",
                               hint="pass retriever=... (a function from query text and k to passages)")
         self._models = dict(models or {})
-        self._batchers: dict[str, CallBatcher] = {}
+        self._batchers: dict[str, GraphBatcher] = {}
         self._lock = threading.Lock()
         self.batch_window = batch_window
         if cost_model is None:
@@ -209,11 +166,11 @@ class CompiledGraph:
                 self._models[name] = load_model(name)
             return self._models[name]
 
-    def batcher(self, name: str) -> CallBatcher:
+    def batcher(self, name: str) -> GraphBatcher:
         model = self.model(name)
         with self._lock:
             if name not in self._batchers:
-                self._batchers[name] = CallBatcher(model, window=self.batch_window)
+                self._batchers[name] = GraphBatcher(model, window=self.batch_window)
             return self._batchers[name]
 
     # -- building
@@ -278,9 +235,8 @@ class CompiledGraph:
             found: list[str] = []
             assert self.retriever is not None
             for q in queries:
-                usage.check(retrievals=1)
-                found.extend(self.retriever(q, node.k))
-                usage.charge(retrievals=1)
+                with spend(usage, retrievals=1):
+                    found.extend(self.retriever(q, node.k))
             record.update(answer="", candidates=[], queries=queries, passages=list(dict.fromkeys(found)))
         elif node.role in ("generate", "refine", "fuse", "final"):
             if node.role == "generate":

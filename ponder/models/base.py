@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import abc
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
@@ -173,33 +172,21 @@ class ChatModel(abc.ABC):
             if not messages:
                 raise ValueError(f"conversation {i} has no messages")
         ledger = usage or usage_mod.current()
-        if ledger is not None:
-            prompt_estimate = sum(self.count_tokens(m) for m in batch) * n
-            worst = prompt_estimate + len(batch) * n * max_tokens
-            ledger.check(
-                calls=len(batch),
-                prompt_tokens=prompt_estimate,
-                completion_tokens=len(batch) * n * max_tokens,
-                flops=2.0 * self.info.parameters * worst,
-            )
+        prompt_estimate = sum(self.count_tokens(m) for m in batch) * n if ledger is not None else 0
         if not self.info.chat:
             stop = [*(stop or []), *COMPLETION_STOPS]
-        start = time.perf_counter()
-        out = self._generate_batch(
-            list(batch), n=n, temperature=temperature, max_tokens=max_tokens,
-            stop=list(stop) if stop else None, logprobs=logprobs, seed=seed,
-        )
-        elapsed = time.perf_counter() - start
-        if ledger is not None:
-            prompt = sum(c.prompt_tokens for row in out for c in row)
-            completion = sum(c.completion_tokens for row in out for c in row)
-            ledger.charge(
-                calls=len(batch),
-                prompt_tokens=prompt,
-                completion_tokens=completion,
-                flops=2.0 * self.info.parameters * (prompt + completion),
-                seconds=elapsed,
+        worst = usage_mod.model_call(self.info.parameters, calls=len(batch), prompt_tokens=prompt_estimate,
+                                     completion_tokens=len(batch) * n * max_tokens)
+        with usage_mod.spend(ledger, timed="seconds", **worst) as spending:
+            out = self._generate_batch(
+                list(batch), n=n, temperature=temperature, max_tokens=max_tokens,
+                stop=list(stop) if stop else None, logprobs=logprobs, seed=seed,
             )
+            spending.actual(**usage_mod.model_call(
+                self.info.parameters, calls=len(batch),
+                prompt_tokens=sum(c.prompt_tokens for row in out for c in row),
+                completion_tokens=sum(c.completion_tokens for row in out for c in row),
+            ))
         return out
 
     @abc.abstractmethod

@@ -60,7 +60,7 @@ class LlamaCppChatModel(ChatModel):
 
     @classmethod
     def from_spec(cls, spec, **kwargs) -> LlamaCppChatModel:
-        from ponder.models.registry import resolve_weights
+        from ponder.models.spec import resolve_weights
 
         opts = {**spec.options, **kwargs}
         return cls(resolve_weights(spec.source), name=spec.name, chat=spec.chat, parameters=spec.parameters, **opts)

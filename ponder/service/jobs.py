@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from ponder.errors import PonderError
-from ponder.service import rag
 from ponder.files import fsync_tree, write_atomic
+from ponder.service import rag
 from ponder.service.store import NotFound, Store
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,13 @@
 """One request queue per loaded model, batching concurrent requests into ``generate_batch``.
 
 Every HTTP request that needs a model goes through :class:`QueuedChatModel`, a ChatModel whose
-calls are put on the model's :class:`ModelQueue`. One worker thread per model takes the first
-waiting request, waits up to ``batch_wait_ms`` for more (up to ``max_batch`` conversations),
-groups those with the same sampling settings and runs each group as one ``generate_batch`` call.
-So a model is loaded once, called from one thread (backends need not be thread-safe), and many
-concurrent requests share forward passes on backends that batch (transformers).
+calls go to the model's :class:`ModelQueue`. The queue is ponder's one batcher
+(:class:`~ponder.models.batching.CallBatcher`): requests with the same sampling settings that
+wait together (up to ``max_batch`` conversations, ``batch_wait_ms`` to gather) run as one
+``generate_batch`` call, and one call runs at a time per model. So a model is loaded once, never
+called by two threads at once (backends need not be thread-safe), and many concurrent requests
+share forward passes on backends that batch (transformers). A request waits at most the proxy's
+``timeout`` (then :class:`~ponder.errors.ModelTimeout`).
 
 Usage is charged per request in the caller's thread (by :meth:`ChatModel.generate_batch` on the
 proxy), so each request's budget is checked before its call is queued.
@@ -15,31 +17,24 @@ from __future__ import annotations
 
 import importlib
 import logging
-import queue
 import re
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
 
-from ponder.errors import ConfigError, ModelNotFound, ModelTimeout
+from ponder.errors import BackendUnavailable, ConfigError, ModelNotFound, ModelTimeout
 from ponder.models.base import ChatModel, Completion, Messages
+from ponder.models.batching import CallBatcher, batch_key, runs_alone
+from ponder.usage import Usage
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class _Request:
-    batch: list[Messages]
-    key: tuple
-    future: Future = field(default_factory=Future)
-    enqueued: float = field(default_factory=time.perf_counter)
-
-
 class ModelQueue:
-    """The queue and worker thread in front of one model."""
+    """The queue in front of one model: requests wait in the shared
+    :class:`~ponder.models.batching.CallBatcher`, which runs one batch at a time and joins the
+    waiting requests that agree on their sampling settings (up to ``max_batch`` conversations,
+    waiting up to ``batch_wait_ms`` for company when requests are arriving)."""
 
     def __init__(self, name: str, model: ChatModel, *, max_batch: int = 8, batch_wait_ms: float = 5.0,
                  metrics=None):
@@ -48,93 +43,67 @@ class ModelQueue:
         self.max_batch = max_batch
         self.wait_s = batch_wait_ms / 1000.0
         self.metrics = metrics
-        self._q: queue.Queue[_Request | None] = queue.Queue()
+        self._calls = CallBatcher(self._run, window_s=self.wait_s, max_rows=max_batch)
         self._pending = 0  # conversations waiting or running
         self._lock = threading.Lock()
-        self.batches = 0
-        self._thread = threading.Thread(target=self._worker, daemon=True, name=f"model-{name}")
-        self._thread.start()
+        self._closed = False
 
     @property
     def depth(self) -> int:
         """Conversations queued or being generated."""
         return self._pending
 
-    def submit(self, batch: list[Messages], **params) -> Future:
-        key = (params["n"], params["temperature"], params["max_tokens"], tuple(params["stop"] or ()),
-               params["logprobs"], params["seed"])
-        req = _Request(list(batch), key)
+    @property
+    def batches(self) -> int:
+        """Backend calls made so far."""
+        return self._calls.batches
+
+    def call(self, batch: list[Messages], *, timeout: float | None = None, **params) -> list[list[Completion]]:
+        """Run ``batch`` with ``params`` (``generate_batch``'s sampling settings), batched with
+        concurrent compatible requests; :class:`TimeoutError` after ``timeout`` seconds."""
+        if self._closed:
+            raise BackendUnavailable(f"model {self.name!r} is shut down")
+        key = batch_key(n=params["n"], temperature=params["temperature"], logprobs=params["logprobs"],
+                        seed=params["seed"], max_tokens=params["max_tokens"], stop=tuple(params["stop"] or ()))
         with self._lock:
             self._pending += len(batch)
         self._gauge()
-        self._q.put(req)
-        return req.future
+        try:
+            return self._calls.submit(key, list(batch), None, alone=runs_alone(params["temperature"], params["seed"]),
+                                      timeout=timeout)
+        finally:
+            with self._lock:
+                self._pending -= len(batch)
+            self._gauge()
 
     def close(self) -> None:
-        self._q.put(None)
+        """Refuse new requests (those already queued still run)."""
+        self._closed = True
 
     def _gauge(self) -> None:
         if self.metrics is not None:
             self.metrics.set_gauge("ponder_queue_depth", self._pending, model=self.name)
 
-    def _collect(self, first: _Request) -> list[_Request]:
-        reqs, size = [first], len(first.batch)
-        deadline = time.perf_counter() + self.wait_s
-        while size < self.max_batch:
-            left = deadline - time.perf_counter()
-            try:
-                nxt = self._q.get(timeout=left) if left > 0 else self._q.get_nowait()
-            except queue.Empty:
-                break
-            if nxt is None:
-                self._q.put(None)
-                break
-            reqs.append(nxt)
-            size += len(nxt.batch)
-        return reqs
-
-    def _worker(self) -> None:
-        while True:
-            first = self._q.get()
-            if first is None:
-                return
-            reqs = self._collect(first)
-            groups: dict[tuple, list[_Request]] = {}
-            for r in reqs:
-                groups.setdefault(r.key, []).append(r)
-            for key, group in groups.items():
-                self._run(key, group)
-
-    def _run(self, key: tuple, group: list[_Request]) -> None:
-        n, temperature, max_tokens, stop, logprobs, seed = key
-        merged = [m for r in group for m in r.batch]
+    def _run(self, key: tuple, merged: list[Messages], _limits: list) -> list[list[Completion]]:
+        n, temperature, logprobs, seed, *settings = key
+        opts = dict(settings)
         start = time.perf_counter()
         try:
-            out = self.model.generate_batch(merged, n=n, temperature=temperature, max_tokens=max_tokens,
-                                            stop=list(stop) or None, logprobs=logprobs, seed=seed, usage=None)
-        except BaseException as e:  # noqa: BLE001 - every waiter gets the error
-            for r in group:
-                r.future.set_exception(e)
-            out = None
-        elapsed = time.perf_counter() - start
-        self.batches += 1
-        with self._lock:
-            self._pending -= len(merged)
-        self._gauge()
-        if self.metrics is not None:
-            self.metrics.observe("ponder_model_batch_size", len(merged), model=self.name)
-            self.metrics.observe("ponder_model_call_seconds", elapsed, model=self.name)
-        if out is None:
-            return
+            # usage is charged per request by the caller's QueuedChatModel; this ledger keeps the
+            # merged call off whichever ledger is active in the thread that happens to run it
+            out = self.model.generate_batch(merged, n=n, temperature=temperature, max_tokens=opts["max_tokens"],
+                                            stop=list(opts["stop"]) or None, logprobs=logprobs, seed=seed,
+                                            usage=Usage(name="queue"))
+        finally:
+            if self.metrics is not None:
+                self.metrics.observe("ponder_model_batch_size", len(merged), model=self.name)
+                self.metrics.observe("ponder_model_call_seconds", time.perf_counter() - start, model=self.name)
         if self.metrics is not None:
             self.metrics.inc("ponder_tokens_total", sum(c.prompt_tokens for row in out for c in row),
                              model=self.name, kind="prompt")
             self.metrics.inc("ponder_tokens_total", sum(c.completion_tokens for row in out for c in row),
                              model=self.name, kind="completion")
-        i = 0
-        for r in group:
-            r.future.set_result(out[i:i + len(r.batch)])
-            i += len(r.batch)
+        return out
 
 
 class QueuedChatModel(ChatModel):
@@ -156,16 +125,15 @@ class QueuedChatModel(ChatModel):
         return super().generate_batch(batch, max_tokens=max_tokens, **kw)
 
     def _generate_batch(self, batch, *, n, temperature, max_tokens, stop, logprobs, seed):
-        fut = self.queue.submit(batch, n=n, temperature=temperature, max_tokens=max_tokens, stop=stop,
-                                logprobs=logprobs, seed=seed)
         try:
-            return fut.result(timeout=self.timeout)
-        except FutureTimeout as e:
+            return self.queue.call(batch, n=n, temperature=temperature, max_tokens=max_tokens, stop=stop,
+                                   logprobs=logprobs, seed=seed, timeout=self.timeout)
+        except TimeoutError as e:
             raise ModelTimeout(f"model {self.queue.name!r} did not answer within {self.timeout:g} s") from e
 
 
 def _scripted(name: str, cfg) -> ChatModel:
-    from ponder.testing import ScriptedChatModel
+    from ponder.models.scripted import ScriptedChatModel
 
     def template(pattern: str, reply: str):
         rx = re.compile(pattern, re.S)

@@ -16,7 +16,7 @@ from ponder.agents.value_judge import (
 )
 from ponder.environments.toy import ToyEnv, price_task
 from ponder.models.base import ChatModel, Completion, ModelInfo, TokenLogprob
-from ponder.testing import ScriptedChatModel
+from ponder.models.scripted import ScriptedChatModel
 from ponder.usage import Usage
 
 

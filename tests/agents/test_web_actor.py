@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ponder.agents.web_actor import ActorConfig, WebActor, parse_action, rank, truncate
-from ponder.testing import ScriptedChatModel
+from ponder.models.scripted import ScriptedChatModel
 from ponder.usage import Usage
 
 PAGE = "[1] RootWebArea 'Shop'\n\t[3] link 'Electronics'\n\t[4] searchbox 'Search'\n\t[5] button 'Add to cart'"

@@ -25,7 +25,7 @@ from ponder.environments.evaluators import (
 from ponder.environments.server import SiteServer
 from ponder.environments.tasks import task_from_dict
 from ponder.errors import ConfigError, EnvError
-from ponder.testing import ScriptedChatModel
+from ponder.models.scripted import ScriptedChatModel
 
 
 def make_task(ev: dict, intent: str = "q?") -> object:

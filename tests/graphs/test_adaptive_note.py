@@ -6,8 +6,8 @@ import pytest
 
 from ponder.errors import BudgetExceeded
 from ponder.graphs.adaptive_note import AdaptiveNoteConfig, run_adaptive_note
+from ponder.models.scripted import ScriptedChatModel
 from ponder.retrieval import SparseIndex, answer_question, chunk_documents, read_document
-from ponder.testing import ScriptedChatModel
 from ponder.usage import Budget, Usage
 
 FACTS = {

@@ -1,7 +1,9 @@
 """Compiling specs to LangGraph and running them: parallel branches, batching of same-model
 calls, budgets, every node's output and usage."""
 
+import random
 import threading
+import time
 
 import pytest
 
@@ -10,7 +12,7 @@ from ponder.errors import BudgetExceeded
 from ponder.graphs.compile import compile_graph
 from ponder.graphs.spec import GraphSpec
 from ponder.models.base import Completion, TokenLogprob
-from ponder.testing import ScriptedChatModel
+from ponder.models.scripted import ScriptedChatModel
 from ponder.usage import Budget, Usage
 
 MATH = Query("Tom has 3 apples and gets 4 more. How many apples does Tom have now?", kind="math")
@@ -52,8 +54,9 @@ def test_independent_nodes_run_in_parallel():
 
 
 def test_same_model_calls_are_batched_and_fan_in_waits():
-    m = ScriptedChatModel([(r"Proposed answers:\n1\. 7\n2\. 7\n3\. 9", "7")], replies=["7", "7", "9"], name="m")
-    spec = G([{"id": f"g{i}", "role": "generate", "model": "m", "temperature": 0.7} for i in range(3)]
+    # greedy generators: calls that differ only in their (unused) seed share a batch
+    m = ScriptedChatModel([(r"Proposed answers:\n1\. \d\n2\. \d\n3\. \d\n", "7")], replies=["7", "7", "9"], name="m")
+    spec = G([{"id": f"g{i}", "role": "generate", "model": "m", "temperature": 0} for i in range(3)]
              + [{"id": "r", "role": "refine", "model": "m", "final": True}],
              [(f"g{i}", "r") for i in range(3)])
     graph = compile_graph(spec, models={"m": m}, batch_window=5.0)  # merging must not rely on the window
@@ -71,6 +74,42 @@ def test_run_many_batches_across_questions():
     assert [r.answer for r in results] == ["7"] * 4
     assert sorted(graph.batcher("m").batches) == [4, 4]
     assert all(r.usage.calls == 2 for r in results)  # each run is charged its own calls
+
+
+class SharedStream(ScriptedChatModel):
+    """Samples like a real backend: every row of one call draws from one random stream seeded
+    with the call's seed, so a call that shared a batch would get other rows' draws."""
+
+    def __init__(self, delays=(), **kw):
+        super().__init__(**kw)
+        self.delays = list(delays)
+        self.sizes = []
+
+    def _generate_batch(self, batch, *, n, temperature, max_tokens, stop, logprobs, seed):
+        with self._lock:
+            self.sizes.append(len(batch))
+            delay = self.delays.pop(0) if self.delays else 0.0
+        time.sleep(delay)  # injected: changes which calls are waiting together
+        rng = random.Random(seed)
+        return [[Completion(str(rng.randint(0, 9)), "stop", 1, 1) for _ in range(n)] for _ in batch]
+
+
+def test_seeded_run_many_is_identical_whatever_the_thread_timing():
+    spec = G([{"id": "g", "role": "generate", "model": "m", "n": 3, "temperature": 0.7},
+              {"id": "v", "role": "select", "final": True}], [("g", "v")])
+    queries = [MATH] * 6
+
+    def samples(concurrency, window, delays):
+        m = SharedStream(delays=delays, name="m")
+        results = compile_graph(spec, models={"m": m}, batch_window=window).run_many(queries, concurrency=concurrency, seed=5)
+        assert all(size == 1 for size in m.sizes)  # a seeded sampling call never shares a batch
+        return [[c["answer"] for c in r.outputs["g"]["candidates"]] for r in results]
+
+    alone = samples(1, 0.0, [])
+    assert len({tuple(s) for s in alone}) > 1  # the queries' seeds differ, so their samples do
+    assert samples(6, 5.0, []) == alone
+    assert samples(3, 0.05, [0.05, 0.0, 0.1, 0.0, 0.02, 0.0]) == alone
+    assert samples(6, 0.0, [0.0, 0.08, 0.0, 0.03]) == alone
 
 
 def test_budget_is_enforced_before_the_call():
@@ -145,8 +184,9 @@ def test_real_model_graph_run():
     from ponder.models.registry import load_model
 
     model = load_model("smollm2-135m")
-    spec = G([{"id": "g1", "role": "generate", "model": "smollm2-135m", "max_tokens": 4, "temperature": 0.7},
-              {"id": "g2", "role": "generate", "model": "smollm2-135m", "max_tokens": 4, "temperature": 0.7},
+    # greedy branches batch; seeded sampling branches would each run alone (their own random stream)
+    spec = G([{"id": "g1", "role": "generate", "model": "smollm2-135m", "max_tokens": 4, "temperature": 0.0},
+              {"id": "g2", "role": "generate", "model": "smollm2-135m", "max_tokens": 4, "temperature": 0.0},
               {"id": "v", "role": "select", "final": True}], [("g1", "v"), ("g2", "v")])
     graph = compile_graph(spec, models={"smollm2-135m": model}, batch_window=5.0)
     result = graph.run(MATH, seed=1)

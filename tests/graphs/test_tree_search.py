@@ -102,7 +102,7 @@ def test_a_budget_stops_search_cleanly_and_keeps_the_best_so_far():
 
 @pytest.mark.parametrize("strategy", ["greedy", "recheck", "best-first", "best-of-n"])
 def test_nonsense_answers_become_error_observations_until_the_horizon(strategy):
-    from ponder.testing import ScriptedChatModel
+    from ponder.models.scripted import ScriptedChatModel
 
     env = ToyEnv()
     model = ScriptedChatModel(default="The quick brown fox! 42 %%%")

@@ -11,7 +11,7 @@ import pytest
 from ponder.agents.value_judge import JudgeConfig
 from ponder.agents.web_actor import ActorConfig
 from ponder.graphs.web_agent import WebAgentConfig, run_web
-from ponder.testing import ScriptedChatModel
+from ponder.models.scripted import ScriptedChatModel
 
 pytestmark = pytest.mark.slow
 

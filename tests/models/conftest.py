@@ -52,7 +52,7 @@ def llama_server(smollm_gguf, tmp_path_factory):
 
 def _backend(kind: str, request):
     if kind == "scripted":
-        from ponder.testing import ScriptedChatModel
+        from ponder.models.scripted import ScriptedChatModel
 
         words = "one two three four five six seven eight nine ten eleven twelve"
         return ScriptedChatModel(default=words)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ponder.models.batching import CallBatcher
+from ponder.models.batching import CallBatcher, batch_key, runs_alone
 
 
 def recording_run(log, delay=0.05):
@@ -82,6 +82,69 @@ def test_a_lone_caller_does_not_wait_for_company():
         assert batcher.submit("k", [f"q{i}"], 4) == [[f"k:q{i}:4"]]
     assert time.monotonic() - start < 1.0
     assert batcher.batches == 3
+
+
+def test_seeded_sampling_runs_alone_and_greedy_seeds_do_not_split_batches():
+    assert runs_alone(0.7, 3) and not runs_alone(0.7, None) and not runs_alone(0.0, 3)
+    assert batch_key(n=1, temperature=0.0, logprobs=False, seed=1) == batch_key(n=1, temperature=0.0, logprobs=False, seed=2)
+    assert batch_key(n=1, temperature=0.7, logprobs=False, seed=1) != batch_key(n=1, temperature=0.7, logprobs=False, seed=2)
+    log = []
+    batcher = CallBatcher(recording_run(log), window_s=0.02)
+    results = []
+    start = threading.Barrier(6)
+
+    def worker(i):
+        start.wait()
+        results.append(batcher.submit("k", [f"q{i}"], 4, alone=True, expected=6))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(results) == 6 and batcher.sizes == [1] * 6  # same key, yet never joined
+
+
+def test_expected_company_is_waited_for_without_relying_on_the_window():
+    log = []
+    batcher = CallBatcher(recording_run(log, delay=0), window_s=30.0)
+    calls = [("k", f"q{i}", 4) for i in range(3)]
+    results = {}
+
+    def worker(i, key, conv, limit):
+        time.sleep(0.05 * i)  # staggered arrivals: the first must wait for the other two
+        results[i] = batcher.submit(key, [conv], limit, expected=3)
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(i, *c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert batcher.sizes == [3] and results == {i: [[f"k:q{i}:4"]] for i in range(3)}
+    assert time.monotonic() - start < 10  # released by the third arrival, not the 30 s window
+    assert batcher.submit("k", ["alone"], 4, expected=1) == [["k:alone:4"]]  # expects no one: runs at once
+
+
+def test_a_queued_request_times_out_and_leaves_the_queue():
+    release = threading.Event()
+
+    def run(key, conversations, limits):
+        if "slow" in conversations:
+            release.wait(10)
+        return [[c] for c in conversations]
+
+    batcher = CallBatcher(run, window_s=0)
+    slow = threading.Thread(target=lambda: batcher.submit("a", ["slow"], None))
+    slow.start()
+    while batcher.batches == 0 and not batcher._busy:
+        time.sleep(0.01)
+    with pytest.raises(TimeoutError):
+        batcher.submit("b", ["late"], None, timeout=0.1)  # the model is busy with "slow"
+    release.set()
+    slow.join(10)
+    assert batcher.sizes == [1]  # the withdrawn request never ran
+    assert batcher.submit("b", ["next"], None, timeout=5) == [["next"]]
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from ponder.graphs.optimizer.run import Driver, make_method
 from ponder.graphs.optimizer.space import LayeredGraphSpace, config_key
 from ponder.graphs.optimizer.surface import Surface
 from ponder.graphs.optimizer.tasks.synthetic import SyntheticTask
-from ponder.testing import ScriptedChatModel
+from ponder.models.scripted import ScriptedChatModel
 
 
 class CountingSurface(SurfaceEvaluator):

@@ -5,8 +5,8 @@ import pytest
 from ponder.graphs.cost import CostModel
 from ponder.graphs.optimizer.evaluate import TaskEvaluator
 from ponder.graphs.optimizer.run import Driver, make_method
+from ponder.models.scripted import ScriptedChatModel
 from ponder.retrieval.datasets import default_data_dir
-from ponder.testing import ScriptedChatModel
 
 pytestmark = pytest.mark.skipif(not (default_data_dir() / "hotpotqa" / "questions.json").is_file(),
                                 reason="needs ../shared/data/hotpotqa (or $PONDER_DATA)")

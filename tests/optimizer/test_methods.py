@@ -13,7 +13,7 @@ from ponder.graphs.optimizer.agent_reinforce import AgentReinforce
 from ponder.graphs.optimizer.evaluate import SurfaceEvaluator
 from ponder.graphs.optimizer.run import Driver, make_method
 from ponder.graphs.optimizer.surface import Surface
-from ponder.testing import ScriptedChatModel
+from ponder.models.scripted import ScriptedChatModel
 
 
 def drive(method, surface, evals):

@@ -1,7 +1,7 @@
 from rich.console import Console
 
+from ponder.models.scripted import ScriptedChatModel
 from ponder.retrieval.demo import qa_demo
-from ponder.testing import ScriptedChatModel
 
 
 def test_qa_demo_prints_answer_and_evidence(monkeypatch):

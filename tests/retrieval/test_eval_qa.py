@@ -6,8 +6,8 @@ import pytest
 
 from ponder.errors import ConfigError
 from ponder.evals.qa import compare_table, run_qa_eval, summarize
+from ponder.models.scripted import ScriptedChatModel
 from ponder.retrieval.datasets import load_dataset
-from ponder.testing import ScriptedChatModel
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 import pytest
 
 from ponder.errors import BudgetExceeded, ConfigError
+from ponder.models.scripted import ScriptedChatModel
 from ponder.retrieval import METHODS, SparseIndex, answer_question, chunk_documents, read_document
-from ponder.testing import ScriptedChatModel
 from ponder.usage import Budget, Usage
 
 DOCS = {

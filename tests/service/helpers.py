@@ -152,7 +152,7 @@ def make_docs(n: int, *, prefix: str = "doc") -> list[dict]:
 
 def broken_model(**_options):
     """A model factory (``kind = "factory"``) whose every call fails, to test error handling."""
-    from ponder.testing import ScriptedChatModel
+    from ponder.models.scripted import ScriptedChatModel
 
     def fail(messages):
         raise RuntimeError("the backend crashed")

@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from ponder.errors import BudgetExceeded
+from ponder.models.scripted import ScriptedChatModel
 from ponder.service.metrics import Metrics
 from ponder.service.queue import ModelQueue, QueuedChatModel
-from ponder.testing import ScriptedChatModel
 from ponder.usage import Budget, Usage
 
 

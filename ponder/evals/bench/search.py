@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 def _link_policy():
-    from ponder.testing import ScriptedChatModel
+    from ponder.models.scripted import ScriptedChatModel
 
     asked: Counter[str] = Counter()
     link = re.compile(r"\[(\d+)\] link '")
