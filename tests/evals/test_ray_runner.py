@@ -361,10 +361,10 @@ def test_a_small_optimisation_on_ray_resumes_after_its_driver_is_killed(cluster,
 
 @pytest.mark.parametrize("command", ["web", "miniwob", "qa"])
 def test_every_eval_command_takes_the_ray_options(command, monkeypatch, tmp_path):
-    import ponder.evals.qa as qa_eval
-    import ponder.evals.web as web_eval
     from typer.testing import CliRunner
 
+    import ponder.evals.qa as qa_eval
+    import ponder.evals.web as web_eval
     from ponder.cli.main import app
 
     seen = {}
