@@ -35,13 +35,24 @@ RUN_OPTIONS = {
 # `--ray ADDRESS` / `--unit-timeout` / `--worker-gpus`: every job command takes them (eval web,
 # miniwob and qa here, `ponder optimize` in cli/graph.py); see docs/scale-out.md.
 RAY_OPTIONS = {
-    "ray": (str, _O(None, "--ray", metavar="ADDRESS", help="Run on Ray: local (start a Ray instance here), auto (the cluster "
-                                                           "this machine joined) or HOST:PORT of a head node; --workers actors.")),
+    "ray": (str, _O(None, "--ray", metavar="[ADDRESS]", help="Run on Ray: local (start a Ray instance here), auto (the cluster "
+                                                             "this machine joined) or HOST:PORT of a head node; alone, $RAY_ADDRESS "
+                                                             "or local. --workers actors.")),
     "unit_timeout": (float, _O(None, "--unit-timeout", metavar="SECONDS", help="With --ray: a unit running longer is cancelled, "
                                                                                 "its worker killed and replaced, and it is retried.")),
     "worker_gpus": (float, _O(None, "--worker-gpus", help="With --ray: GPUs each worker asks for (workers that load the model).")),
 }
 RUN_OPTIONS.update(RAY_OPTIONS)
+
+
+def expand_bare_ray(argv: list[str]) -> list[str]:
+    """``--ray`` given without an address (last, or followed by another option) means
+    ``--ray default``: the cluster in ``$RAY_ADDRESS`` when set, else a local Ray instance."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--ray" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out.insert(i + 1, "default")
+    return out
 
 
 def runner_from(options: dict, workers: int):

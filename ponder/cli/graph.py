@@ -164,7 +164,7 @@ def optimize(
     weight: float = typer.Option(0.1, help="Penalty weight for acc-latency / acc-flops."),
     seed: int = typer.Option(0, help="Random seed."),
     compare_singles: bool = typer.Option(True, help="With --test: also score each model's single call."),
-    ray: str = typer.Option(None, "--ray", metavar="ADDRESS", help="Run the graph evaluations on Ray: local, auto or HOST:PORT (docs/scale-out.md)."),
+    ray: str = typer.Option(None, "--ray", metavar="[ADDRESS]", help="Run the graph evaluations on Ray: local, auto or HOST:PORT; alone, $RAY_ADDRESS or local (docs/scale-out.md)."),
     workers: int = typer.Option(2, help="With --ray: worker actors, each keeping its models loaded."),
     unit_timeout: float = typer.Option(None, "--unit-timeout", metavar="SECONDS", help="With --ray: a graph run longer than this is cancelled and retried."),
     worker_gpus: float = typer.Option(None, "--worker-gpus", help="With --ray: GPUs each worker asks for."),

@@ -19,6 +19,7 @@ distinct from a task failure).
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -341,7 +342,7 @@ def make_runner(ray: str | None = None, *, workers: int = 1, unit_timeout: float
                 num_gpus: float | None = None) -> Runner:
     """The backend the CLI's ``--ray [ADDRESS]``, ``--workers``, ``--unit-timeout`` and
     ``--worker-gpus`` ask for: local threads when ``ray`` is empty, else Ray at ``ray``
-    (``local``, ``auto`` or a cluster address)."""
+    (``local``, ``auto``, a cluster address, or ``default``: ``$RAY_ADDRESS`` or local)."""
     if unit_timeout is not None and unit_timeout <= 0:
         raise ConfigError(f"--unit-timeout must be positive, got {unit_timeout:g}")
     if not ray:
@@ -353,6 +354,8 @@ def make_runner(ray: str | None = None, *, workers: int = 1, unit_timeout: float
         return LocalRunner(workers)
     from ponder.evals.ray_runner import RayRunner
 
+    if ray == "default":  # a bare --ray
+        ray = os.environ.get("RAY_ADDRESS") or "local"
     return RayRunner(ray, workers=workers, unit_timeout=unit_timeout, num_gpus=num_gpus)
 
 

@@ -388,3 +388,15 @@ def test_unit_timeout_without_ray_is_a_clean_cli_error(tmp_path):
                         "--unit-timeout", "30", "--out", str(tmp_path / "b.json")],
                        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
     assert r.returncode == 1 and "Traceback" not in r.stderr and "--unit-timeout needs --ray" in r.stderr, r.stderr
+
+
+def test_a_bare_ray_flag_means_ray_address_or_local(monkeypatch):
+    from ponder.cli.evals import expand_bare_ray
+
+    assert expand_bare_ray(["eval", "qa", "--ray", "--limit", "1"]) == ["eval", "qa", "--ray", "default", "--limit", "1"]
+    assert expand_bare_ray(["optimize", "--ray"]) == ["optimize", "--ray", "default"]
+    assert expand_bare_ray(["eval", "qa", "--ray", "auto"]) == ["eval", "qa", "--ray", "auto"]
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert make_runner("default").address == "local"
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.5:6379")
+    assert make_runner("default").address == "10.0.0.5:6379"
