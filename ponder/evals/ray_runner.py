@@ -385,6 +385,9 @@ class RayRunner:
                         continue
                     except ray.exceptions.RayTaskError as e:
                         cause = getattr(e, "cause", None)
+                        if flight.cancelled_at is not None:  # it stopped on unit_cancelled(): the worker lives on
+                            self._timed_out(flight, queue, stats, job, on_row, actor_cls, fatal)
+                            continue
                         if isinstance(cause, PonderError):
                             fatal = fatal or cause
                             continue

@@ -129,14 +129,14 @@ def test_a_hung_unit_is_killed_with_its_processes_and_becomes_an_error_row(clust
     psutil = pytest.importorskip("psutil")
     marker = tmp_path / "hung.pids"
     units = [{"id": "ok-1", "n": 1}, {"id": "hang", "n": 2, "hang": str(marker)}, {"id": "ok-3", "n": 3}]
-    runner = RayRunner("local", workers=2, unit_timeout=3, max_attempts=2, cancel_grace=1)
+    runner = RayRunner("local", workers=2, unit_timeout=5, max_attempts=2, cancel_grace=1)
     rows = run_job(Job(plain_state, square, name="squares"), units, out=tmp_path / "r.jsonl", key=lambda u: u["id"],
                    runner=runner, show_progress=False)
     by_id = {r["id"]: r for r in rows}
     assert len(rows) == 3 and by_id["ok-1"]["value"] == 1 and by_id["ok-3"]["value"] == 9
     hung = by_id["hang"]
     assert hung["success"] is False and hung["worker"]["attempt"] == 2
-    assert re.search(r"failed 2 time\(s\): attempt 1 on .*timed out after 3 s .*attempt 2 on .*timed out after 3 s", hung["error"])
+    assert re.search(r"failed 2 time\(s\): attempt 1 on .*timed out after 5 s .*attempt 2 on .*timed out after 5 s", hung["error"])
     assert runner.last_stats.timeouts == 2 and runner.last_stats.error_rows == 1
     worker_pid, child_pid = map(int, marker.read_text().split())
     deadline = time.monotonic() + 30  # the last attempt's worker and its "browser" are gone
@@ -145,6 +145,27 @@ def test_a_hung_unit_is_killed_with_its_processes_and_becomes_an_error_row(clust
         time.sleep(0.2)
     for pid in (worker_pid, child_pid):
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def polite(state, unit):
+    """A long unit that stops when the driver cancels it."""
+    from ponder.evals.ray_runner import unit_cancelled
+
+    deadline = time.monotonic() + 120
+    while unit.get("slow") and time.monotonic() < deadline:
+        if unit_cancelled():
+            raise TimeoutError("stopped on request")
+        time.sleep(0.05)
+    return {"value": unit["n"], "pid": os.getpid()}
+
+
+def test_a_unit_that_stops_when_cancelled_keeps_its_worker(cluster, tmp_path):
+    units = [{"id": "slow", "n": 1, "slow": True}, {"id": "fast", "n": 2}]
+    runner = RayRunner("local", workers=1, unit_timeout=3, max_attempts=1, cancel_grace=60)
+    rows = {r["id"]: r for r in run_job(Job(plain_state, polite), units, out=tmp_path / "r.jsonl", key=lambda u: u["id"],
+                                          runner=runner, show_progress=False)}
+    assert "timed out after 3 s (cancelled)" in rows["slow"]["error"] and rows["fast"]["value"] == 2
+    assert runner.last_stats.workers_started == 1 and runner.last_stats.timeouts == 1  # no worker was killed
 
 
 # ---- bad input -------------------------------------------------------------------------------
