@@ -91,7 +91,8 @@ def connect(address: str = "local", *, num_cpus: int | None = None, runtime_env:
     common = {"logging_level": "ERROR", "log_to_driver": True, "runtime_env": runtime_env}
     if address == "local":
         # a small footprint: no dashboard, a small object store (rows and units are small)
-        ray.init(num_cpus=num_cpus, include_dashboard=False, object_store_memory=object_store_mb * 1024 * 1024, **common)
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, object_store_memory=object_store_mb * 1024 * 1024, **common)
+        _watch(os.getpid())  # a killed driver must not leave Ray's agents behind
         return True
     try:
         ray.init(address=address, **common)
@@ -134,6 +135,20 @@ for p in seen.values():
 """
 
 
+_watched: set[int] = set()
+
+
+def _watch(pid: int) -> int | None:
+    """Start (once per process) a watchdog that kills every process it has seen under ``pid``
+    once ``pid`` dies, however it dies (SIGKILL included). Returns the watchdog's pid."""
+    if pid in _watched:
+        return None
+    _watched.add(pid)
+    proc = subprocess.Popen([sys.executable, "-c", _REAPER, str(pid)], start_new_session=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc.pid
+
+
 def _kill_tree(pid: int, *, include_self: bool = False) -> int:
     """SIGKILL the processes under ``pid`` (a browser, its site server), and ``pid`` itself when
     asked. Returns how many were killed."""
@@ -168,8 +183,7 @@ class UnitWorker:
         self.job = job
         self.state: Any = None
         self.ready = False
-        self._reaper = subprocess.Popen([sys.executable, "-c", _REAPER, str(os.getpid())], start_new_session=True,
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._reaper = _watch(os.getpid())
 
     def setup(self) -> dict:
         """Build the state (e.g. load the model) and say where this worker runs."""
@@ -177,7 +191,7 @@ class UnitWorker:
 
         self.state = self.job.make_state()
         self.ready = True
-        return {"pid": os.getpid(), "node": ray.util.get_node_ip_address(), "reaper": self._reaper.pid}
+        return {"pid": os.getpid(), "node": ray.util.get_node_ip_address(), "reaper": self._reaper}
 
     def run(self, unit: Any) -> dict:
         return self.job.run_unit(self.state, unit)

@@ -348,6 +348,52 @@ def _questions(tmp_path: Path) -> str:
     return f"musique:{path}"
 
 
+LOCAL_DRIVER = """
+import sys, time
+from ponder.evals.runner import Job, run_job
+from ponder.evals.ray_runner import RayRunner
+
+def state():
+    return {}
+
+def slow(state, unit):
+    time.sleep(1)
+    return {"value": unit["n"]}
+
+run_job(Job(state, slow), [{"id": str(i), "n": i} for i in range(100)], out=sys.argv[1], key=lambda u: u["id"],
+        runner=RayRunner("local", workers=2), show_progress=False)
+"""
+
+
+def test_a_killed_driver_with_its_own_ray_instance_leaves_no_processes(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    script = tmp_path / "local_driver.py"
+    script.write_text(textwrap.dedent(LOCAL_DRIVER))
+    out = tmp_path / "rows.jsonl"
+    proc = _drive(script, str(out))
+    seen: dict[int, object] = {}
+    names: set[str] = set()
+
+    def ready():
+        for p in psutil.Process(proc.pid).children(recursive=True):
+            seen[p.pid] = p
+            try:
+                names.add(" ".join(p.cmdline()))
+            except psutil.Error:
+                pass
+        return out.exists() and len(read_rows(out)) >= 2
+
+    _kill_when(proc, ready, "2 rows")
+    assert any("raylet" in n for n in names)  # Ray ran under the driver
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in seen.values()):
+        time.sleep(0.5)
+    left = [p for p in seen.values() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    for p in left:  # clean up before failing
+        p.kill()
+    assert not left, [p.name() for p in left]
+
+
 def test_a_qa_evaluation_on_ray_resumes_after_its_driver_is_killed(cluster, tmp_path):
     script = tmp_path / "qa_driver.py"
     script.write_text(textwrap.dedent(QA_DRIVER))
