@@ -3,7 +3,8 @@ results file (rows already there are skipped, so an interrupted run continues wh
 
 Two ways in:
 
-- :func:`run_items` runs ``work(item, worker_index)`` on a local thread pool (the original API).
+- :func:`run_items` runs ``work(item, worker_index)`` on local threads (the original API, now a
+  :class:`Job` whose worker state is its index).
 - :func:`run_job` runs a :class:`Job` (a picklable *worker factory* plus a *unit function*) on a
   backend: :class:`LocalRunner` (threads, the default) or
   :class:`ponder.evals.ray_runner.RayRunner` (Ray actors on one machine or a cluster). Either
@@ -77,27 +78,15 @@ def run_items(
     """
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, got {workers}")
-    writer = RowWriter(out)
-    seen = done_ids(out)
-    todo = [it for it in items if key(it) not in seen]
-    free = list(range(workers))
-    free_lock = threading.Lock()
+    slots = iter(range(workers))
+    lock = threading.Lock()
 
-    def call(item: T) -> dict:
-        with free_lock:
-            slot = free.pop()
-        try:
-            row = work(item, slot)
-        finally:
-            with free_lock:
-                free.append(slot)
-        writer.write(_stamp(row, key(item)))
-        return row
+    def take_slot() -> int:  # each worker thread takes its index once, when it starts
+        with lock:
+            return next(slots)
 
-    with _progress(show_progress) as progress:
-        bar = progress.add_task(f"{description} ({len(seen)} already done)", total=len(todo))
-        _bounded_pool(todo, call, workers, after=lambda: progress.advance(bar))
-    return read_rows(out)
+    job: Job[T] = Job(take_slot, lambda slot, item: work(item, slot), name=description)
+    return run_job(job, items, out=out, key=key, workers=workers, description=description, show_progress=show_progress)
 
 
 def _bounded_pool(todo: Iterable[T], call: Callable[[T], Any], workers: int,

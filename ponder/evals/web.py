@@ -1,5 +1,5 @@
 """Web and MiniWoB++ evaluation: run one strategy over many tasks with
-:func:`ponder.evals.runner.run_items` (progress bar, resumable JSONL, K workers each owning an
+:func:`ponder.evals.runner.run_job` (progress bar, resumable JSONL, K workers each owning an
 environment), one row per task.
 
 Each worker is a thread that owns its environment for the whole run (Playwright binds browser
