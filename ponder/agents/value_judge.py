@@ -7,15 +7,18 @@ says any, the value is ``unknown_value``. A *graded* judge reads one greedy repl
 probabilities instead: the value is the expected status under the model's distribution at the
 status word (e.g. P(success) 0.7, P(failure) 0.3 -> 0.7), so states stay distinguishable when a
 small model's sampled verdict is always "success". :class:`OracleValue` scores with the environment's own
-evaluator instead: an upper bound on what a judge can give search.
+evaluator instead: an upper bound on what a judge can give search. Both are
+:class:`~ponder.agents.value.ValueFunction` s.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from ponder.agents.value import JudgeInput, Judgement
 from ponder.agents.web_actor import PROMPTS, load_examples, truncate
 from ponder.models.base import ChatModel, Message, class_mass
 from ponder.usage import Usage
@@ -99,33 +102,9 @@ class JudgeConfig:
     top: int = 10
 
 
-@dataclass
-class Judgement:
-    value: float
-    samples: list[float | None] = field(default_factory=list)
-    source: str = "judge"
-    dist: dict[str, float] | None = None  # a graded judge's status probabilities
-
-    def to_dict(self) -> dict:
-        out = {"value": self.value, "samples": self.samples, "source": self.source}
-        if self.dist is not None:
-            out["dist"] = self.dist
-        return out
-
-
-@dataclass
-class JudgeInput:
-    """What a judge sees of one state."""
-
-    intent: str
-    observations: list[str]  # recent page texts, oldest first, the current one last
-    actions: list[str]
-    answer: str | None = None
-    url: str = ""
-
-
 class ValueJudge:
-    """Scores states with a chat model; several states go in one batched call."""
+    """Scores states with a chat model; several states go in one batched call (a
+    :class:`~ponder.agents.value.ValueFunction`)."""
 
     needs_env = False
 
@@ -134,6 +113,10 @@ class ValueJudge:
         self.config = config or JudgeConfig()
         self.system = (PROMPTS / "value_judge.txt").read_text().strip()
         self.examples = load_examples("value_judge_examples.txt")
+
+    @property
+    def model_name(self) -> str:
+        return self.model.name
 
     def messages(self, item: JudgeInput) -> list[Message]:
         cfg = self.config
@@ -149,7 +132,8 @@ class ValueJudge:
         lines.append("Status?")
         return [{"role": "system", "content": self.system}, *self.examples, {"role": "user", "content": "\n".join(lines)}]
 
-    def score_many(self, items: list[JudgeInput], *, seed: int | None = None, usage: Usage | None = None, env: Any = None) -> list[Judgement]:
+    def score_many(self, items: Sequence[JudgeInput], *, seed: int | None = None, usage: Usage | None = None,
+                   env: Any = None) -> list[Judgement]:
         """One :class:`Judgement` per item, from a single batched call."""
         if not items:
             return []
@@ -168,7 +152,7 @@ class ValueJudge:
             results.append(Judgement(round(value, 4), samples))
         return results
 
-    def _graded(self, items: list[JudgeInput], *, seed: int | None, usage: Usage | None) -> list[Judgement]:
+    def _graded(self, items: Sequence[JudgeInput], *, seed: int | None, usage: Usage | None) -> list[Judgement]:
         cfg = self.config
         outs = self.model.generate_batch([self.messages(it) for it in items], n=1, temperature=0.0,
                                          max_tokens=cfg.max_tokens, logprobs=cfg.top, seed=seed, usage=usage)
@@ -192,8 +176,10 @@ class OracleValue:
     environment must be in the judged state when it is called."""
 
     needs_env = True
+    model_name = None
 
-    def score_many(self, items: list[JudgeInput], *, seed: int | None = None, usage: Usage | None = None, env: Any = None) -> list[Judgement]:
+    def score_many(self, items: Sequence[JudgeInput], *, seed: int | None = None, usage: Usage | None = None,
+                   env: Any = None) -> list[Judgement]:
         if env is None:
             raise ValueError("OracleValue needs the environment in the judged state")
         return [Judgement(float(env.evaluate().value), [], "oracle") for _ in items]

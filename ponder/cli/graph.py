@@ -108,7 +108,7 @@ def graph_cost(spec_path: str = typer.Argument(..., metavar="SPEC"),
 
 @graph_app.command("preset")
 def graph_preset(
-    name: str = typer.Argument(..., help="single, best-of-n, self-consistency, refinement, hybrid, first-finish"),
+    name: str = typer.Argument(..., help="single, sample-verify (formerly best-of-n), self-consistency, refinement, hybrid, first-finish"),
     model: str = typer.Option("smollm2-135m", "--model", "-m"),
     option: list[str] = typer.Option([], "--set", help="Strategy option KEY=VALUE (n=5, vote=weighted, width=3, steps=2...)."),
     out: str = typer.Option(None, help="Write the spec here (default: print it)."),

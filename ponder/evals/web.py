@@ -31,7 +31,7 @@ from typing import Any
 
 from ponder.errors import ConfigError, EnvError, PonderError
 from ponder.evals.runner import Job, Runner, load_worker_model, run_job, worker_model_name
-from ponder.graphs.web_agent import SEARCH_STRATEGIES, STRATEGIES, WebAgentConfig, forget_thread, run_web
+from ponder.graphs.web_agent import SEARCH_STRATEGIES, WEB_STRATEGIES, WebAgentConfig, forget_thread, run_web
 from ponder.usage import Budget
 
 
@@ -247,8 +247,8 @@ def run_eval(
             :class:`~ponder.evals.ray_runner.RayRunner` each Ray worker loads its own model
             and environment, and in-task checkpoints are off (a killed unit restarts).
     """
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {strategy!r}", hint=f"one of: {', '.join(STRATEGIES)}")
+    if strategy not in WEB_STRATEGIES:
+        raise ConfigError(f"unknown strategy {strategy!r}", hint=f"one of: {', '.join(WEB_STRATEGIES)}")
     if workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {workers}")
     local = runner is None or runner.name == "local"

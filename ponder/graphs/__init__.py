@@ -1,5 +1,6 @@
-"""LangGraph StateGraphs: the web agent loop, re-check, best-first tree search and best-of-N
-(interaction scaling); collaboration graphs compiled from a ``GraphSpec``; the Adaptive-Note
+"""LangGraph StateGraphs: the web strategies (greedy, re-check, best-first tree search and
+best-of-N trajectories: :data:`WEB_STRATEGIES`, run with :func:`run_web`); collaboration graphs
+compiled from a ``GraphSpec`` (with the presets of :data:`GRAPH_PRESETS`); the Adaptive-Note
 retrieval loop.
 
 Imports are lazy so ``import ponder.graphs`` stays cheap; the names below resolve on first use.
@@ -11,12 +12,15 @@ import importlib
 from typing import Any
 
 _LAZY = {
-    "WebAgentConfig": "ponder.graphs.web_agent",
+    "WebAgentConfig": "ponder.graphs.web_config",
+    "WebStrategy": "ponder.graphs.web_config",
     "WebRunResult": "ponder.graphs.web_agent",
-    "EnvRuntime": "ponder.graphs.web_agent",
+    "EnvRuntime": "ponder.graphs.web_runtime",
+    "TreeNode": "ponder.graphs.state_tree",
     "run_web": "ponder.graphs.web_agent",
-    "STRATEGIES": "ponder.graphs.web_agent",
-    "build_agent_graph": "ponder.graphs.web_agent",
+    "WEB_STRATEGIES": "ponder.graphs.web_agent",
+    "GRAPH_PRESETS": "ponder.graphs.strategies",
+    "build_agent_graph": "ponder.graphs.greedy",
     "build_recheck_graph": "ponder.graphs.recheck",
     "build_tree_search": "ponder.graphs.tree_search",
     "build_best_of_n": "ponder.graphs.best_of_n",

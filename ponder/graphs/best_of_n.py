@@ -1,4 +1,6 @@
-"""Best-of-N trajectories reranked by the value judge, as a LangGraph StateGraph.
+"""Best-of-N trajectories reranked by the value function, as a LangGraph StateGraph (the web
+strategy ``best-of-n``; the graph preset that samples answers and verifies them is
+``sample-verify`` in :mod:`ponder.graphs.strategies`).
 
 N episodes run from the same start state (restored from a snapshot, or reset). The first
 follows the actor's most frequent candidate at every step; the others draw a candidate in
@@ -10,11 +12,13 @@ back in its final state for evaluation.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from langgraph.graph import END, START, StateGraph
 
 from ponder.agents.web_actor import seed_for
-from ponder.graphs.web_agent import RunContext, RunState, lineage
+from ponder.graphs.state_tree import lineage
+from ponder.graphs.web_runtime import RunContext, RunState
 
 
 class BestOfNState(RunState, total=False):
@@ -37,21 +41,21 @@ def build_best_of_n(ctx: RunContext) -> StateGraph:
     def act(state: BestOfNState) -> dict:
         nodes = dict(state["nodes"])
         node = nodes[state["current"]]
-        obs = rt.goto(node["path"])
+        obs = rt.goto(node.path)
         traj = state["traj"]
         cands = ctx.propose(node, obs, salt=f"traj{traj}")
         if traj == 0 or len(cands) == 1:
             cand = cands[0]
         else:
-            rng = random.Random(seed_for(cfg.seed, ctx.task_id, traj, node["id"]))
+            rng = random.Random(seed_for(cfg.seed, ctx.task_id, traj, node.id))
             cand = rng.choices(cands, weights=[c.count for c in cands])[0]
-        nodes[node["id"]] = {**node, "candidates": [*node["candidates"], *[{**c.to_dict(), "traj": traj} for c in cands]]}
+        nodes[node.id] = replace(node, candidates=[*node.candidates, *[{**c.to_dict(), "traj": traj} for c in cands]])
         result = rt.step(cand.action)
         nid = f"n{len(nodes)}"
-        child = ctx.record(nid, nodes[node["id"]], cand.action, result.observation, result, traj=traj)
+        child = ctx.record(nid, nodes[node.id], cand.action, result.observation, result, traj=traj)
         nodes[nid] = child
         update: dict = {"nodes": nodes, "order": [*state["order"], nid], "current": nid, "steps": state["steps"] + 1}
-        if result.done or child["env_error"] or state["steps"] + 1 >= cfg.horizon:
+        if result.done or child.env_error or state["steps"] + 1 >= cfg.horizon:
             nodes[nid] = ctx.value(nodes, [(child, result.observation)], salt=f"final{traj}")[0]
             update.update(finals=[*state["finals"], nid], traj=traj + 1, current="n0", steps=0)
         return update
@@ -63,12 +67,12 @@ def build_best_of_n(ctx: RunContext) -> StateGraph:
             finals = [state["current"]]  # stopped by the budget mid-trajectory
         if not finals:
             return {"stop_reason": state.get("stop_reason") or "budget"}
-        best = max(finals, key=lambda i: ((nodes[i]["value"] if nodes[i]["value"] is not None else -1.0), -finals.index(i)))
+        best = max(finals, key=lambda i: ((nodes[i].value if nodes[i].value is not None else -1.0), -finals.index(i)))
         rec = nodes[best]
-        rt.goto(rec["path"])
-        reason = state.get("stop_reason") or ("answered" if rec["done"] else ("env_error" if rec["env_error"] else "horizon"))
-        return {"committed": [n["id"] for n in lineage(nodes, rec)], "answer": rec["answer"], "done": rec["done"],
-                "steps": rec["depth"], "stop_reason": reason}
+        rt.goto(rec.path)
+        reason = state.get("stop_reason") or ("answered" if rec.done else ("env_error" if rec.env_error else "horizon"))
+        return {"committed": [n.id for n in lineage(nodes, rec)], "answer": rec.answer, "done": rec.done,
+                "steps": rec.depth, "stop_reason": reason}
 
     def after_act(state: BestOfNState) -> str:
         if state.get("halt") or state["traj"] >= cfg.trajectories:

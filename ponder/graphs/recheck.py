@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from langgraph.graph import StateGraph
 
-from ponder.graphs.web_agent import RECHECK_NOTE, RunContext, build_agent_graph
+from ponder.graphs.greedy import RECHECK_NOTE, build_agent_graph
+from ponder.graphs.web_runtime import RunContext
 
 __all__ = ["RECHECK_NOTE", "build_recheck_graph"]
 

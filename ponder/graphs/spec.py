@@ -23,6 +23,11 @@ retrieve   yes   writes ``n`` search queries, retrieves ``k`` passages for each 
 select     no    votes over the predecessors' candidates (``vote``: majority or weighted)
 first      no    first-finish: the candidate that finished first (fewest generated tokens)
 ========== ===== ===========================================================================
+
+Field types and ranges are declared once, on :class:`NodeSpec`, and checked by pydantic both for
+spec files and for specs built in Python (:meth:`GraphSpec.validate`); the rules that span
+fields or nodes (a model for LLM roles only, one final node, no cycle, ...) follow. Every error
+is a :class:`~ponder.errors.ConfigError` that names the file, the node or edge, and the field.
 """
 
 from __future__ import annotations
@@ -31,21 +36,43 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    StrictStr,
+    StringConstraints,
+    TypeAdapter,
+)
+from pydantic import ValidationError as _PydanticError
 
 from ponder.errors import ConfigError
 
-LLM_ROLES = ("generate", "refine", "review", "fuse", "final", "retrieve")
-RULE_ROLES = ("select", "first")
-ROLES = LLM_ROLES + RULE_ROLES
-VOTES = ("majority", "weighted")
+#: What a node does with its context (see the module docstring).
+Role = Literal["generate", "refine", "review", "fuse", "final", "retrieve", "select", "first"]
+#: How a ``select`` node votes.
+Vote = Literal["majority", "weighted"]
+LLM_ROLES: tuple[Role, ...] = ("generate", "refine", "review", "fuse", "final", "retrieve")
+RULE_ROLES: tuple[Role, ...] = ("select", "first")
+ROLES: tuple[Role, ...] = get_args(Role)
+VOTES: tuple[Vote, ...] = get_args(Vote)
+assert set(ROLES) == set(LLM_ROLES) | set(RULE_ROLES)
 
-_NODE_KEYS = {"id", "role", "model", "n", "temperature", "max_tokens", "vote", "final", "k"}
+_NodeId = Annotated[StrictStr, StringConstraints(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+def _count(lo: int, hi: int) -> Any:
+    return Annotated[int, Strict(), Field(ge=lo, le=hi)]
 
 
 @dataclass(frozen=True)
 class NodeSpec:
-    """One node of a graph.
+    """One node of a graph (field types and ranges are checked by :meth:`GraphSpec.validate`).
 
     Args:
         id: a unique name (letters, digits, ``_``, ``-``).
@@ -59,15 +86,17 @@ class NodeSpec:
         k: passages per search query (``retrieve`` only).
     """
 
-    id: str
-    role: str
-    model: str | None = None
-    n: int = 1
-    temperature: float | None = None
-    max_tokens: int = 32
-    vote: str = "majority"
-    final: bool = False
-    k: int = 3
+    __pydantic_config__ = ConfigDict(extra="forbid", revalidate_instances="always")
+
+    id: _NodeId
+    role: Role
+    model: StrictStr | None = None
+    n: _count(1, 64) = 1  # type: ignore[valid-type]
+    temperature: Annotated[float, Strict(), Field(ge=0, le=2)] | None = None
+    max_tokens: _count(1, 4096) = 32  # type: ignore[valid-type]
+    vote: Vote = "majority"
+    final: StrictBool = False
+    k: _count(1, 50) = 3  # type: ignore[valid-type]
 
     @property
     def uses_model(self) -> bool:
@@ -114,15 +143,11 @@ class GraphSpec:
         """Parse and validate a dict (the JSON/YAML form). Errors name the node or edge."""
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: a graph spec must be a mapping with 'nodes' and 'edges'")
-        unknown = set(data) - {"nodes", "edges", "name", "meta"}
-        if unknown:
-            raise ConfigError(f"{where}: unknown top-level key(s) {sorted(unknown)}", hint="use nodes, edges, name, meta")
-        raw_nodes = data.get("nodes")
-        if not isinstance(raw_nodes, list) or not raw_nodes:
-            raise ConfigError(f"{where}: 'nodes' must be a non-empty list")
-        nodes = [_parse_node(raw, i, where) for i, raw in enumerate(raw_nodes)]
-        edges = [_parse_edge(raw, i, where) for i, raw in enumerate(data.get("edges") or [])]
-        spec = cls(tuple(nodes), tuple(edges), name=str(data.get("name") or "graph"), meta=dict(data.get("meta") or {}))
+        try:
+            parsed = _SpecFile.model_validate(data)
+        except _PydanticError as e:
+            raise _config_error(e, where, data) from None
+        spec = cls(tuple(parsed.nodes), tuple(parsed.edges or ()), name=parsed.name or "graph", meta=dict(parsed.meta or {}))
         spec.validate(where=where)
         return spec
 
@@ -204,7 +229,11 @@ class GraphSpec:
         the node or edge at fault. Returns self for chaining."""
         ids = [n.id for n in self.nodes]
         seen: set[str] = set()
-        for n in self.nodes:
+        for i, n in enumerate(self.nodes):
+            try:
+                _NODE.validate_python(n)
+            except _PydanticError as e:
+                raise _config_error(e, where, {"nodes": [{"id": m.id} for m in self.nodes]}, prefix=("nodes", i)) from None
             if n.id in seen:
                 raise ConfigError(f"{where}: node id {n.id!r} is used twice")
             seen.add(n.id)
@@ -259,71 +288,82 @@ class GraphSpec:
                     raise ModelNotFound(f"{where}: node {n.id!r}: {e.message}", hint=e.hint) from e
 
 
-def _parse_node(raw: Any, i: int, where: str) -> NodeSpec:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: nodes[{i}] must be a mapping, got {type(raw).__name__}")
-    label = f"node {raw.get('id', f'#{i}')!r}"
-    unknown = set(raw) - _NODE_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: {label}: unknown key(s) {sorted(unknown)}", hint=f"allowed: {', '.join(sorted(_NODE_KEYS))}")
-    if "id" not in raw or not isinstance(raw["id"], str) or not raw["id"]:
-        raise ConfigError(f"{where}: nodes[{i}] needs a non-empty string 'id'")
-    if "role" not in raw:
-        raise ConfigError(f"{where}: {label} needs a 'role'", hint=f"one of {', '.join(ROLES)}")
-
-    def num(key, kind, default):
-        if key not in raw or raw[key] is None:
-            return default
-        value = raw[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and int(value) != value):
-            raise ConfigError(f"{where}: {label}: {key} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
-        return kind(value)
-
-    return NodeSpec(
-        id=raw["id"],
-        role=str(raw["role"]),
-        model=raw.get("model"),
-        n=num("n", int, 1),
-        temperature=num("temperature", float, None),
-        max_tokens=num("max_tokens", int, 32),
-        vote=str(raw.get("vote", "majority")),
-        final=bool(raw.get("final", False)),
-        k=num("k", int, 3),
-    )
-
-
-def _parse_edge(raw: Any, i: int, where: str) -> tuple[str, str]:
+def _edge_form(raw: Any) -> Any:
+    """``{from:, to:}`` and ``"a -> b"`` as ``[a, b]`` (other forms are left to the type check)."""
     if isinstance(raw, dict) and set(raw) == {"from", "to"}:
-        raw = [raw["from"], raw["to"]]
+        return [raw["from"], raw["to"]]
     if isinstance(raw, str) and "->" in raw:
-        raw = [p.strip() for p in raw.split("->")]
-    if not (isinstance(raw, (list, tuple)) and len(raw) == 2 and all(isinstance(x, str) for x in raw)):
-        raise ConfigError(f"{where}: edges[{i}] must be [from, to], {{from:, to:}} or 'a -> b', got {raw!r}")
-    return raw[0], raw[1]
+        return [p.strip() for p in raw.split("->")]
+    return raw
+
+
+#: An edge in a spec file: ``[from, to]``, ``{from:, to:}`` or ``"a -> b"``.
+Edge = Annotated[tuple[StrictStr, StrictStr], BeforeValidator(_edge_form)]
+
+
+class _SpecFile(BaseModel):
+    """The JSON/YAML form of a graph spec."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nodes: Annotated[list[NodeSpec], Field(min_length=1)]
+    edges: list[Edge] | None = None
+    name: StrictStr | None = None
+    meta: dict[str, Any] | None = None
+
+
+_NODE = TypeAdapter(NodeSpec)
+
+
+def _config_error(e: _PydanticError, where: str, data: Any, *, prefix: tuple = ()) -> ConfigError:
+    """A :class:`ConfigError` naming the place and the field of each of pydantic's errors."""
+    problems = []
+    for err in e.errors():
+        loc = (*prefix, *err["loc"])
+        place, field_name = _place(loc, data)
+        kind = err["type"]
+        if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+            what = f"unknown key {field_name!r}"
+            if not place:
+                what = f"unknown top-level key {field_name!r} (use nodes, edges, name, meta)"
+            elif place.startswith("node"):
+                what += f" (allowed: {', '.join(f.name for f in NodeSpec.__dataclass_fields__.values())})"
+        elif place.startswith("edges["):
+            raw = data["edges"][loc[1]] if isinstance(data, dict) and isinstance(data.get("edges"), list) else None
+            what = f"must be [from, to], {{from:, to:}} or 'a -> b', got {raw!r}"
+        elif kind == "missing":
+            what = f"{field_name} is missing" if field_name else "a required value is missing"
+        else:
+            got = f", got {err['input']!r}" if "input" in err and not isinstance(err["input"], (dict, list)) else ""
+            msg = err["msg"][0].lower() + err["msg"][1:]
+            what = f"{field_name}: {msg}{got}" if field_name else f"{msg}{got}"
+        problems.append(f"{place}: {what}" if place else what)
+    more = f" (and {len(problems) - 1} more: {'; '.join(problems[1:])})" if len(problems) > 1 else ""
+    return ConfigError(f"{where}: {problems[0]}{more}")
+
+
+def _place(loc: tuple, data: Any) -> tuple[str, str]:
+    """(where in the spec, the field) for a pydantic error location."""
+    if len(loc) >= 2 and loc[0] == "nodes" and isinstance(loc[1], int):
+        raw = data.get("nodes")[loc[1]] if isinstance(data, dict) and isinstance(data.get("nodes"), list) else None
+        label = f"node {raw['id']!r}" if isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw["id"] else f"nodes[{loc[1]}]"
+        return label, ".".join(str(p) for p in loc[2:] if not isinstance(p, int))
+    if len(loc) >= 2 and loc[0] == "edges" and isinstance(loc[1], int):
+        return f"edges[{loc[1]}]", ""
+    if len(loc) == 1:
+        return ("", str(loc[0])) if loc[0] not in ("nodes", "edges", "name", "meta") else (f"{loc[0]!r}", "")
+    return ".".join(str(p) for p in loc[:-1]), str(loc[-1])
 
 
 def _check_node(n: NodeSpec, where: str) -> None:
+    """The rules that span a node's fields (each field's own type and range are declared on it)."""
     label = f"{where}: node {n.id!r}"
-    if not n.id.replace("_", "").replace("-", "").isalnum():
-        raise ConfigError(f"{label}: id may hold only letters, digits, '_' and '-'")
-    if n.role not in ROLES:
-        raise ConfigError(f"{label}: unknown role {n.role!r}", hint=f"one of {', '.join(ROLES)}")
     if n.uses_model and not n.model:
         raise ConfigError(f"{label}: role {n.role} needs a 'model'")
     if not n.uses_model and n.model:
         raise ConfigError(f"{label}: role {n.role} uses no model (remove 'model')")
-    if not 1 <= n.n <= 64:
-        raise ConfigError(f"{label}: n must be between 1 and 64, got {n.n}")
-    if n.temperature is not None and not 0 <= n.temperature <= 2:
-        raise ConfigError(f"{label}: temperature must be in [0, 2], got {n.temperature}")
-    if not 1 <= n.max_tokens <= 4096:
-        raise ConfigError(f"{label}: max_tokens must be between 1 and 4096, got {n.max_tokens}")
-    if not 1 <= n.k <= 50:
-        raise ConfigError(f"{label}: k must be between 1 and 50, got {n.k}")
     if n.role == "retrieve" and n.final:
         raise ConfigError(f"{label}: a retrieve node cannot be final (its output is passages, not an answer)")
-    if n.vote not in VOTES:
-        raise ConfigError(f"{label}: vote must be one of {', '.join(VOTES)}, got {n.vote!r}")
 
 
 def _toposort(ids: list[str], edges: Iterable[tuple[str, str]]) -> tuple[list[str], list[str]]:

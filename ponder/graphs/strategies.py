@@ -1,10 +1,14 @@
-"""Test-time strategies as presets of :class:`~ponder.graphs.spec.GraphSpec`.
+"""Graph presets: test-time strategies for one question as :class:`~ponder.graphs.spec.GraphSpec` s
+(:data:`GRAPH_PRESETS`; not to be confused with the web strategies of
+:data:`ponder.graphs.web_agent.WEB_STRATEGIES`, which act in an environment).
 
 Each function returns a validated spec; compile and run it like any other graph. They are the
 classic ways to spend more compute on one question:
 
 - :func:`single`: one call (the baseline).
-- :func:`best_of_n`: ``n`` samples, a verifier scores each distinct answer, the best one wins.
+- :func:`sample_verify`: ``n`` samples, a verifier scores each distinct answer, the best one wins
+  (called ``best-of-n`` before; that name is kept as an alias, while the web strategy
+  ``best-of-n`` reranks whole trajectories by a value function).
 - :func:`self_consistency`: ``n`` samples and a vote (majority, or weighted by the samples'
   mean token probability).
 - :func:`sequential_refinement`: one answer, then ``steps`` refine calls, each reading the last.
@@ -15,13 +19,14 @@ classic ways to spend more compute on one question:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal, get_args
 
 from ponder.errors import ConfigError
 from ponder.graphs.spec import GraphSpec, NodeSpec
 
 
 def _spec(name: str, nodes: list[NodeSpec], edges: list[tuple[str, str]], **meta) -> GraphSpec:
-    return GraphSpec(tuple(nodes), tuple(edges), name=name, meta=meta).validate(where=f"strategy {name}")
+    return GraphSpec(tuple(nodes), tuple(edges), name=name, meta=meta).validate(where=f"graph preset {name}")
 
 
 def single(model: str, *, max_tokens: int = 32) -> GraphSpec:
@@ -29,11 +34,11 @@ def single(model: str, *, max_tokens: int = 32) -> GraphSpec:
     return _spec("single", [NodeSpec("answer", "generate", model, max_tokens=max_tokens, final=True)], [])
 
 
-def best_of_n(model: str, n: int = 4, *, verifier: str | None = None, temperature: float = 0.7,
-              max_tokens: int = 32, verifier_votes: int = 1) -> GraphSpec:
+def sample_verify(model: str, n: int = 4, *, verifier: str | None = None, temperature: float = 0.7,
+                  max_tokens: int = 32, verifier_votes: int = 1) -> GraphSpec:
     """``n`` samples; a verifier (``verifier`` or the same model) scores each distinct answer."""
     return _spec(
-        "best-of-n",
+        "sample-verify",
         [NodeSpec("sample", "generate", model, n=n, temperature=temperature, max_tokens=max_tokens),
          NodeSpec("verify", "review", verifier or model, n=verifier_votes, max_tokens=3, final=True)],
         [("sample", "verify")],
@@ -91,10 +96,13 @@ def first_finish(model: str, n: int = 4, *, temperature: float = 0.7, max_tokens
     )
 
 
-#: name -> builder taking the model name and keyword options (``ponder graph run --strategy``)
-STRATEGIES: dict[str, Callable[..., GraphSpec]] = {
+#: A graph preset's name (``ponder graph preset NAME``).
+GraphPreset = Literal["single", "sample-verify", "self-consistency", "refinement", "hybrid", "first-finish"]
+
+#: name -> builder taking the model name and keyword options (``ponder graph preset``)
+GRAPH_PRESETS: dict[GraphPreset, Callable[..., GraphSpec]] = {
     "single": single,
-    "best-of-n": best_of_n,
+    "sample-verify": sample_verify,
     "self-consistency": self_consistency,
     "refinement": sequential_refinement,
     "hybrid": hybrid,
@@ -102,11 +110,19 @@ STRATEGIES: dict[str, Callable[..., GraphSpec]] = {
 }
 
 
+assert tuple(GRAPH_PRESETS) == get_args(GraphPreset), "every GraphPreset name has one builder"
+
+#: Former names still accepted by :func:`preset` (old name -> current name).
+PRESET_ALIASES: dict[str, GraphPreset] = {"best-of-n": "sample-verify"}
+
+
 def preset(name: str, model: str, **options) -> GraphSpec:
-    """Build a strategy by name; unknown names and bad options are ConfigErrors."""
-    if name not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {name!r}", hint=f"one of: {', '.join(STRATEGIES)}")
+    """Build a graph preset by name (or a former name, see :data:`PRESET_ALIASES`); unknown
+    names and bad options are ConfigErrors."""
+    key = PRESET_ALIASES.get(name, name)
+    if key not in GRAPH_PRESETS:
+        raise ConfigError(f"unknown graph preset {name!r}", hint=f"one of: {', '.join(GRAPH_PRESETS)}")
     try:
-        return STRATEGIES[name](model, **options)
+        return GRAPH_PRESETS[key](model, **options)  # type: ignore[index]
     except TypeError as e:
-        raise ConfigError(f"strategy {name}: {e}") from e
+        raise ConfigError(f"graph preset {key}: {e}") from e

@@ -12,18 +12,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ponder.errors import ConfigError
+from ponder.files import write_atomic, write_json_atomic
+from ponder.graphs.state_tree import TreeNode
+from ponder.graphs.web_config import WebAgentConfig
+
+if TYPE_CHECKING:
+    from ponder.graphs.web_runtime import EnvRuntime
 
 TRACE_VERSION = 1
 VIEWER = Path(__file__).with_name("trace_viewer.html")
 
 
-def build_trace(state: dict, *, task_id: str, intent: str, strategy: str, model: str, config: Any = None, runtime: Any = None,
-                judge_model: str | None = None) -> dict:
+def build_trace(state: dict, *, task_id: str, intent: str, strategy: str, model: str, config: WebAgentConfig | dict | None = None,
+                runtime: EnvRuntime | None = None, judge_model: str | None = None) -> dict:
     """The trace of a finished (or stopped) run from its final graph state (``judge_model``: the
-    value judge's model, ``None`` for an oracle value)."""
+    value judge's model, ``None`` for an oracle value). Nodes are :class:`TreeNode` records (or
+    their dicts); the trace holds their dicts."""
     nodes = state.get("nodes", {})
     order = [i for i in state.get("order", list(nodes)) if i in nodes]
     return {
@@ -33,8 +40,8 @@ def build_trace(state: dict, *, task_id: str, intent: str, strategy: str, model:
         "strategy": strategy,
         "model": model,
         "judge_model": judge_model,
-        "config": config.to_dict() if hasattr(config, "to_dict") else (config or {}),
-        "nodes": [nodes[i] for i in order],
+        "config": config.to_dict() if isinstance(config, WebAgentConfig) else (config or {}),
+        "nodes": [nodes[i].to_dict() if isinstance(nodes[i], TreeNode) else nodes[i] for i in order],
         "committed": list(state.get("committed", [])),
         "answer": state.get("answer"),
         "stop_reason": state.get("stop_reason", ""),
@@ -46,11 +53,9 @@ def build_trace(state: dict, *, task_id: str, intent: str, strategy: str, model:
 
 
 def write_trace(trace: dict, path: str | Path) -> Path:
+    """Write ``trace`` as JSON to ``path`` (atomically; parent folders are made)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(trace, indent=1, default=str))
-    tmp.replace(path)
+    write_json_atomic(path, trace, indent=1)
     return path
 
 
@@ -71,6 +76,11 @@ def load_trace(path: str | Path) -> dict:
     return trace
 
 
+def trace_nodes(trace: dict, *, where: str = "trace") -> list[TreeNode]:
+    """A trace's nodes as :class:`TreeNode` records (a :class:`ConfigError` names a bad one)."""
+    return [TreeNode.from_dict(n, where=f"{where}: nodes[{i}]") for i, n in enumerate(trace.get("nodes", []))]
+
+
 def render_html(trace: dict) -> str:
     """A self-contained HTML page (inline data, script and style) showing ``trace``."""
     data = json.dumps(trace, default=str).replace("</", "<\\/").replace("<!--", "<\\!--")
@@ -83,8 +93,7 @@ def write_html(trace_path: str | Path, out: str | Path | None = None) -> Path:
     """Render the trace at ``trace_path`` to ``out`` (default: next to it, ``.html``)."""
     trace = load_trace(trace_path)
     out = Path(out) if out else Path(trace_path).with_suffix(".html")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(trace))
+    write_atomic(out, render_html(trace))
     return out
 
 

@@ -4,15 +4,15 @@ Model Agents"), as a LangGraph StateGraph.
 One search round starts at the committed state. It repeatedly pops the frontier state with the
 highest value, samples candidate actions there (one batched actor call), takes the ``branching``
 most frequent ones as children (each from a restored copy of the parent state), and values the
-children with the judge (one batched call; each child counts as one value call). The round ends
-when a child reaches ``threshold``, ``value_budget`` value calls are spent, or the frontier is
-empty; then the best-valued state found is committed and, unless it answered or reached the
+children with the value function (one batched call; each child counts as one value call). The
+round ends when a child reaches ``threshold``, ``value_budget`` value calls are spent, or the
+frontier is empty; then the best-valued state found is committed and, unless it answered or reached the
 horizon, the next round searches from it. With ``search_rounds`` set, the agent acts greedily
 (no value calls) after the last round, so ``value_budget x search_rounds`` bounds the value calls
 of a whole episode.
 
-Backtracking uses ``WebEnv.restore``; an environment that cannot snapshot is reset and replayed.
-There, unless the environment says a reset restores all state (``reset_restores_state``), actions
+Backtracking uses ``restore``; an environment that cannot snapshot (``can_snapshot`` False) is
+reset and replayed. There, unless the environment says a reset restores all state (``reset_restores_state``), actions
 that look destructive (place an order, delete, post) are not taken inside search branches: such a
 child is valued from its parent's page and only executed if it is committed.
 """
@@ -20,12 +20,14 @@ child is valued from its parent's page and only executed if it is committed.
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import replace
 
 from langgraph.graph import END, START, StateGraph
 
+from ponder.environments.protocol import EnvObservation
 from ponder.errors import BudgetExceeded
-from ponder.graphs.web_agent import RunContext, RunState, lineage
+from ponder.graphs.state_tree import TreeNode, lineage, subtree
+from ponder.graphs.web_runtime import RunContext, RunState
 
 _DESTRUCTIVE = re.compile(
     r"place order|buy|purchase|checkout|pay\b|delete|remove|post\b|submit|reply|publish|save|confirm|send|upvote|downvote|vote",
@@ -57,32 +59,18 @@ class SearchState(RunState, total=False):
     tail: bool  # the search rounds are spent: the agent acts greedily to the horizon
 
 
-def _value_key(nodes: dict[str, dict], order: list[str], nid: str) -> tuple:
-    v = nodes[nid]["value"]
+def _value_key(nodes: dict[str, TreeNode], order: list[str], nid: str) -> tuple:
+    v = nodes[nid].value
     return (v if v is not None else -1.0, -order.index(nid))
-
-
-def _subtree(nodes: dict[str, dict], root: str) -> list[str]:
-    children: dict[str, list[str]] = {}
-    for nid, n in nodes.items():
-        if n["parent"] is not None:
-            children.setdefault(n["parent"], []).append(nid)
-    out, stack = [], [root]
-    while stack:
-        nid = stack.pop()
-        out.append(nid)
-        stack.extend(children.get(nid, []))
-    return out
 
 
 def build_tree_search(ctx: RunContext) -> StateGraph:
     """The best-first search graph for one task (see the module docstring)."""
     cfg = ctx.config
     rt = ctx.runtime
-    can_snapshot = bool(getattr(rt.env, "can_snapshot", False))
     # Without snapshots a branch's destructive action would persist, unless a reset restores
     # everything (MiniWoB pages; the toy shop by default).
-    defer = not can_snapshot and not getattr(rt.env, "reset_restores_state", False)
+    defer = not rt.env.can_snapshot and not rt.env.reset_restores_state
 
     def start(state: SearchState) -> dict:
         obs = rt.reset()
@@ -95,39 +83,39 @@ def build_tree_search(ctx: RunContext) -> StateGraph:
         nodes = dict(state["nodes"])
         order = list(state["order"])
         frontier = list(state["frontier"])
-        root_depth = nodes[state["root"]]["depth"]
+        root_depth = nodes[state["root"]].depth
         while True:  # pop the best state that may still be expanded (one graph step per expansion)
             if not frontier:
                 return {"frontier": frontier}
             pick = max(frontier, key=lambda i: _value_key(nodes, order, i))
             frontier.remove(pick)
             node = nodes[pick]
-            if not (node["done"] or node.get("expanded") or node["depth"] - root_depth >= cfg.depth or node["depth"] >= cfg.horizon):
+            if not (node.done or node.expanded or node.depth - root_depth >= cfg.depth or node.depth >= cfg.horizon):
                 break
-        obs = rt.goto(node["path"])
+        obs = rt.goto(node.path)
         cands = ctx.propose(node, obs, n=max(ctx.actor.config.n, cfg.branching))
         left = cfg.value_budget - state["value_calls"]
         chosen = cands[: max(0, min(cfg.branching, left))]
-        nodes[pick] = {**node, "expanded": True, "candidates": [c.to_dict() for c in cands]}
+        nodes[pick] = replace(node, expanded=True, candidates=[c.to_dict() for c in cands])
         node = nodes[pick]
-        pending: list[tuple[dict, Any]] = []
+        pending: list[tuple[TreeNode, EnvObservation | None]] = []
         new_ids = []
         for cand in chosen:
             nid = f"n{len(nodes)}"
             if defer and looks_destructive(cand.action, obs.text):
                 child = ctx.record(nid, node, cand.action, obs, None, deferred=True, frequency=cand.count)
-                child["excerpt"] = f"(not taken while searching: {cand.action})\n" + child["excerpt"]
+                child = replace(child, excerpt=f"(not taken while searching: {cand.action})\n" + child.excerpt)
                 nodes[nid] = child
-                if ctx.judge.needs_env:
-                    nodes[nid] = {**child, "value": node["value"] if node["value"] is not None else 0.0}
+                if ctx.value_fn.needs_env:
+                    nodes[nid] = replace(child, value=node.value if node.value is not None else 0.0)
                 else:
                     pending.append((child, None))
             else:
-                rt.goto(node["path"])
+                rt.goto(node.path)
                 result = rt.step(cand.action)
                 child = ctx.record(nid, node, cand.action, result.observation, result, frequency=cand.count)
                 nodes[nid] = child
-                if ctx.judge.needs_env:
+                if ctx.value_fn.needs_env:
                     nodes[nid] = ctx.value(nodes, [(child, result.observation)])[0]
                 else:
                     pending.append((child, result.observation))
@@ -136,14 +124,11 @@ def build_tree_search(ctx: RunContext) -> StateGraph:
         halt: dict = {}
         try:
             for rec in ctx.value(nodes, pending):
-                nodes[rec["id"]] = rec
+                nodes[rec.id] = rec
         except BudgetExceeded as e:  # keep the children seen (unvalued) and stop
             halt = {"halt": True, "stop_reason": "budget", "note": f"budget: {e.field}"}
-        for nid in new_ids:
-            n = nodes[nid]
-            if not n["done"] and not n["env_error"] and not n.get("deferred"):
-                frontier.append(nid)
-        found = any((nodes[i]["value"] or 0.0) >= cfg.threshold for i in new_ids)
+        frontier += [nid for nid in new_ids if nodes[nid].open]
+        found = any((nodes[i].value or 0.0) >= cfg.threshold for i in new_ids)
         return {"nodes": nodes, "order": order, "frontier": frontier, "found": found,
                 "value_calls": state["value_calls"] + len(chosen),
                 "total_value_calls": state["total_value_calls"] + len(chosen),
@@ -152,38 +137,38 @@ def build_tree_search(ctx: RunContext) -> StateGraph:
     def commit(state: SearchState) -> dict:
         nodes = dict(state["nodes"])
         order = state["order"]
-        round_ids = [i for i in _subtree(nodes, state["root"]) if i != state["root"] and nodes[i]["value"] is not None]
+        round_ids = [i for i in subtree(nodes, state["root"]) if i != state["root"] and nodes[i].value is not None]
         halted = state.get("halt", False)
         if not round_ids:
             reason = state.get("stop_reason") or ("budget" if halted else "exhausted")
             return {"halt": True, "stop_reason": reason}
         # equal values: the deeper state (more progress for the same estimate), then the earlier
-        best_id = max(round_ids, key=lambda i: (nodes[i]["value"], nodes[i]["depth"], -order.index(i)))
+        best_id = max(round_ids, key=lambda i: (nodes[i].value, nodes[i].depth, -order.index(i)))
         best = nodes[best_id]
-        if best.get("deferred"):  # a destructive action runs only now that it is committed
-            parent = nodes[best["parent"]]
-            rt.goto(parent["path"])
-            result = rt.step(best["action"])
-            best = {**ctx.record(best_id, parent, best["action"], result.observation, result), "value": best["value"], "values": best["values"],
-                    "deferred_until_commit": True}
+        if best.deferred:  # a destructive action runs only now that it is committed
+            assert best.parent is not None and best.action is not None
+            parent = nodes[best.parent]
+            rt.goto(parent.path)
+            result = rt.step(best.action)
+            best = replace(ctx.record(best_id, parent, best.action, result.observation, result), value=best.value,
+                           values=best.values, deferred_until_commit=True)
             nodes[best_id] = best
-        rt.goto(best["path"])
-        committed = [n["id"] for n in lineage(nodes, best)]
-        update: dict = {"nodes": nodes, "committed": committed, "steps": best["depth"], "root": best_id,
+        rt.goto(best.path)
+        committed = [n.id for n in lineage(nodes, best)]
+        update: dict = {"nodes": nodes, "committed": committed, "steps": best.depth, "root": best_id,
                         "value_calls": 0, "found": False}
-        if best["env_error"]:
+        if best.env_error:
             update.update(halt=True, stop_reason="env_error")
-        elif best["done"]:
-            update.update(done=True, answer=best["answer"], stop_reason="answered")
+        elif best.done:
+            update.update(done=True, answer=best.answer, stop_reason="answered")
         elif halted:
             update.update(stop_reason=state.get("stop_reason") or "budget")
-        elif best["depth"] >= cfg.horizon:
+        elif best.depth >= cfg.horizon:
             update.update(halt=True, stop_reason="horizon")
         elif cfg.search_rounds and state["rounds"] >= cfg.search_rounds:
             update.update(tail=True)  # the search budget is spent: act greedily from here
         else:
-            frontier = [i for i in _subtree(nodes, best_id)
-                        if not nodes[i].get("expanded") and not nodes[i]["done"] and not nodes[i].get("deferred") and not nodes[i]["env_error"]]
+            frontier = [i for i in subtree(nodes, best_id) if not nodes[i].expanded and nodes[i].open]
             if not frontier:
                 update.update(halt=True, stop_reason="exhausted")
             else:
@@ -193,20 +178,20 @@ def build_tree_search(ctx: RunContext) -> StateGraph:
     def tail(state: SearchState) -> dict:
         nodes = dict(state["nodes"])
         node = nodes[state["committed"][-1]]
-        obs = rt.goto(node["path"])
+        obs = rt.goto(node.path)
         cands = ctx.propose(node, obs, salt="tail")
-        nodes[node["id"]] = {**node, "expanded": True, "candidates": [c.to_dict() for c in cands]}
+        nodes[node.id] = replace(node, expanded=True, candidates=[c.to_dict() for c in cands])
         result = rt.step(cands[0].action)
         nid = f"n{len(nodes)}"
-        child = ctx.record(nid, nodes[node["id"]], cands[0].action, result.observation, result, tail=True)
+        child = ctx.record(nid, nodes[node.id], cands[0].action, result.observation, result, tail=True)
         nodes[nid] = child
         update: dict = {"nodes": nodes, "order": [*state["order"], nid], "committed": [*state["committed"], nid],
-                        "steps": child["depth"]}
-        if child["env_error"]:
+                        "steps": child.depth}
+        if child.env_error:
             update.update(halt=True, stop_reason="env_error")
         elif result.done:
             update.update(done=True, answer=result.answer, stop_reason="answered")
-        elif child["depth"] >= cfg.horizon:
+        elif child.depth >= cfg.horizon:
             update.update(halt=True, stop_reason="horizon")
         return update
 

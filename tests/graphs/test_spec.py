@@ -45,22 +45,22 @@ def test_key_ignores_order():
         (spec([{"id": "a", "role": "generate", "model": "m", "final": True}], [("a", "zz")]), "edge a -> zz names unknown node 'zz'"),
         (spec([{"id": "a", "role": "refine", "model": "m"}, {"id": "b", "role": "refine", "model": "m", "final": True}],
               [("a", "b"), ("b", "a")]), "cycle"),
-        (spec([{"id": "a", "role": "summon", "model": "m", "final": True}]), "node 'a': unknown role 'summon'"),
+        (spec([{"id": "a", "role": "summon", "model": "m", "final": True}]), "node 'a': role: input should be 'generate'"),
         (spec([{"id": "a", "role": "generate", "final": True}]), "node 'a': role generate needs a 'model'"),
         (spec([{"id": "a", "role": "generate", "model": "m"}, {"id": "v", "role": "select", "model": "m", "final": True}],
               [("a", "v")]), "node 'v': role select uses no model"),
-        (spec([{"id": "a", "role": "generate", "model": "m", "n": 0, "final": True}]), "node 'a': n must be between 1 and 64"),
-        (spec([{"id": "a", "role": "generate", "model": "m", "n": "x", "final": True}]), "node 'a': n must be an integer"),
+        (spec([{"id": "a", "role": "generate", "model": "m", "n": 0, "final": True}]), "node 'a': n: input should be greater than or equal to 1, got 0"),
+        (spec([{"id": "a", "role": "generate", "model": "m", "n": "x", "final": True}]), "node 'a': n: input should be a valid integer, got 'x'"),
         (spec([{"id": "a", "role": "generate", "model": "m", "final": True}, {"id": "a", "role": "generate", "model": "m"}]),
          "node id 'a' is used twice"),
         (spec([{"id": "a", "role": "generate", "model": "m"}, {"id": "b", "role": "generate", "model": "m", "final": True}]),
          "node 'a' never reaches the final node 'b'"),
         (spec([{"id": "r", "role": "refine", "model": "m", "final": True}]), "node 'r' (role refine) needs at least one incoming edge"),
-        (spec([{"id": "a", "role": "generate", "model": "m", "final": True, "colour": "red"}]), "node 'a': unknown key(s) ['colour']"),
+        (spec([{"id": "a", "role": "generate", "model": "m", "final": True, "colour": "red"}]), "node 'a': unknown key 'colour'"),
         (spec([{"id": "a", "role": "generate", "model": "m", "final": True}], [("a", "a")]), "self-loop"),
         (spec([{"id": "a", "role": "generate", "model": "m"}, {"id": "v", "role": "select", "vote": "loud", "final": True}],
-              [("a", "v")]), "node 'v': vote must be one of majority, weighted"),
-        ({"nodes": []}, "'nodes' must be a non-empty list"),
+              [("a", "v")]), "node 'v': vote: input should be 'majority' or 'weighted', got 'loud'"),
+        ({"nodes": []}, "'nodes': list should have at least 1 item"),
         ({"nodes": [{"id": "a", "role": "generate", "model": "m", "final": True}], "edgez": []}, "unknown top-level key"),
     ],
 )
@@ -101,3 +101,24 @@ def test_unknown_model_is_named_with_its_node():
         s.check_models()
     with pytest.raises(ConfigError, match="node 'solo' uses unknown model"):
         s.validate(known_models=["smollm2-135m"])
+
+
+def test_bad_fields_in_a_file_name_the_file_the_node_and_the_field(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text("nodes:\n  - {id: a, role: generate, model: m, temperature: 3}\n  - {id: f, role: fuse, model: m, final: true}\n"
+                    "edges:\n  - [a]\n")
+    with pytest.raises(ConfigError) as err:
+        GraphSpec.load(path)
+    text = str(err.value)
+    assert text.startswith(f"{path}: node 'a': temperature: input should be less than or equal to 2, got 3")
+    assert "edges[0]: must be [from, to]" in text  # every problem is listed, not only the first
+
+
+def test_a_spec_built_in_python_is_checked_by_the_same_field_rules():
+    from ponder.graphs.spec import NodeSpec
+
+    bad = GraphSpec((NodeSpec("x", "generate", "m", n=99, final=True),))
+    with pytest.raises(ConfigError, match=r"^built: node 'x': n: input should be less than or equal to 64, got 99"):
+        bad.validate(where="built")
+    with pytest.raises(ConfigError, match=r"node 'x y': id: string should match pattern"):
+        GraphSpec((NodeSpec("x y", "generate", "m", final=True),)).validate(where="built")

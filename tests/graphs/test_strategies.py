@@ -25,7 +25,7 @@ def scripted():
     ("single", {}, 1),
     ("self-consistency", {"n": 5}, 1),
     ("self-consistency", {"n": 5, "vote": "weighted"}, 1),
-    ("best-of-n", {"n": 4}, 1 + 3),  # 4 samples, 3 distinct answers judged
+    ("sample-verify", {"n": 4}, 1 + 3),  # 4 samples, 3 distinct answers judged
     ("refinement", {"steps": 2}, 3),
     ("hybrid", {"width": 3, "steps": 2}, 5),
     ("first-finish", {"n": 3}, 1),
@@ -42,18 +42,30 @@ def test_strategy_shapes():
     h = S.hybrid("m", width=3, steps=2)
     assert h.levels() == {"gen1": 0, "gen2": 0, "gen3": 0, "refine1": 1, "refine2": 2}
     assert sorted(h.predecessors("refine1")) == ["gen1", "gen2", "gen3"]
-    b = S.best_of_n("m", 4, verifier="judge")
+    b = S.sample_verify("m", 4, verifier="judge")
     assert b.node("verify").model == "judge" and b.final.id == "verify"
     assert S.self_consistency("m", 5, vote="weighted").node("vote").vote == "weighted"
 
 
 def test_bad_strategy_options_are_config_errors():
-    with pytest.raises(ConfigError, match="unknown strategy 'beam-me-up'"):
+    with pytest.raises(ConfigError, match="unknown graph preset 'beam-me-up'"):
         S.preset("beam-me-up", "m")
     with pytest.raises(ConfigError, match="hybrid needs width >= 1"):
         S.preset("hybrid", "m", width=0)
-    with pytest.raises(ConfigError, match="strategy self-consistency"):
+    with pytest.raises(ConfigError, match="graph preset self-consistency"):
         S.preset("self-consistency", "m", colour="red")
+
+
+def test_preset_names_are_typed_and_the_former_best_of_n_name_still_works():
+    from typing import get_args
+
+    assert tuple(S.GRAPH_PRESETS) == get_args(S.GraphPreset)
+    old = S.preset("best-of-n", "m", n=3)
+    assert old.name == "sample-verify" and old.key() == S.sample_verify("m", 3).key()
+    # the web strategies are a different table with its own names
+    from ponder.graphs.web_agent import WEB_STRATEGIES
+
+    assert "sample-verify" not in WEB_STRATEGIES and set(S.GRAPH_PRESETS).isdisjoint({"greedy", "best-first"})
 
 
 def test_cost_model_units_and_in_degree():
