@@ -4,8 +4,9 @@ two CPUs (the workers are separate processes, as on a cluster).
 - ``dispatch_overhead_ms_per_unit``: (Ray time - local-thread time) / units for the same
   scripted units that return at once, two workers each, rows written by the driver either way;
   workers are started (and warmed) before the clock starts (target <= 20).
-- ``scaling_2_workers``: units per second with two Ray workers over one, on units that sleep
-  instead of computing (so the two cores do not limit it; target >= 1.8).
+- ``scaling_2_workers``: units per second with two Ray workers over one, on 20 units that sleep
+  0.5 s instead of computing (so the two cores do not limit it; long enough that the few-ms
+  driver-worker round trip is not what is measured; target >= 1.8).
 - ``rows_exactly_once``: 1 when, after a worker is SIGKILLed mid-run, every unit has exactly
   one row (target 1); ``worker_deaths`` and ``retries`` say what the runner saw.
 """
@@ -59,7 +60,7 @@ def run(*, quick: bool = False, **_) -> dict:
     from ponder.evals.ray_runner import RayRunner
 
     n_quick = 100 if quick else 300
-    n_sleep, nap = (16, 0.1) if quick else (30, 0.2)
+    n_sleep, nap = (16, 0.2) if quick else (20, 0.5)
     ray.init(num_cpus=2, include_dashboard=False, object_store_memory=100 * 1024 * 1024, logging_level="ERROR",
              log_to_driver=False)  # stdout carries only the JSON
     metrics: dict = {}
