@@ -467,3 +467,13 @@ def test_a_bare_ray_flag_means_ray_address_or_local(monkeypatch):
     assert make_runner("default").address == "local"
     monkeypatch.setenv("RAY_ADDRESS", "10.0.0.5:6379")
     assert make_runner("default").address == "10.0.0.5:6379"
+
+
+def test_the_ray_bench_prints_its_metrics(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "ponder.cli.main", "bench", "ray", "--quick", "--json"],
+                       capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"})
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)  # stdout holds only the JSON
+    m = result["metrics"]
+    assert result["bench"] == "ray" and m["rows_exactly_once"] == 1 and m["worker_deaths"] == 1
+    assert m["dispatch_overhead_ms_per_unit"] >= 0 and m["scaling_2_workers"] > 0

@@ -13,8 +13,10 @@ two CPUs (the workers are separate processes, as on a cluster).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -55,13 +57,19 @@ def _timed(runner, job: Job, units: list[dict], out: Path) -> tuple[float, RunSt
 
 def run(*, quick: bool = False, **_) -> dict:
     """Measure on a fresh local Ray instance; returns the metrics (see the module docstring)."""
+    # Ray prints worker deaths (the crash measurement causes one) to stdout: keep stdout for the JSON
+    with contextlib.redirect_stdout(sys.stderr):
+        return _measure(quick)
+
+
+def _measure(quick: bool) -> dict:
     import ray
 
     from ponder.evals.ray_runner import RayRunner
 
     n_quick = 100 if quick else 300
     n_sleep, nap = (16, 0.2) if quick else (20, 0.5)
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=100 * 1024 * 1024, logging_level="ERROR",
+    ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=100 * 1024 * 1024, logging_level="ERROR",
              log_to_driver=False)  # stdout carries only the JSON
     metrics: dict = {}
     try:
