@@ -477,3 +477,14 @@ def test_the_ray_bench_prints_its_metrics(tmp_path):
     m = result["metrics"]
     assert result["bench"] == "ray" and m["rows_exactly_once"] == 1 and m["worker_deaths"] == 1
     assert m["dispatch_overhead_ms_per_unit"] >= 0 and m["scaling_2_workers"] > 0
+
+
+def test_a_loaded_model_that_cannot_travel_is_named_before_anything_starts(tmp_path):
+    from ponder.environments.toy import TOY_POLICY, TOY_STATUSES, ToyEnv, price_task, scripted_web_model
+    from ponder.evals.web import EvalItem, run_eval
+
+    model = scripted_web_model(TOY_POLICY, TOY_STATUSES)  # holds locks: it cannot be pickled
+    with pytest.raises(ConfigError, match="the web eval job cannot be sent to Ray workers") as e:
+        run_eval([EvalItem("toy-price", price_task())], kind="web", env_factory=ToyEnv, model=model,
+                 out=tmp_path / "r.jsonl", runner=RayRunner("local"), show_progress=False)
+    assert "registry name" in e.value.hint and not read_rows(tmp_path / "r.jsonl")
