@@ -243,20 +243,20 @@ def _optimize(tasks, budget, objective, method, out, pool, evals, minibatch, tes
     if test and held and result.best:
         payload["comparison"] = compare(space, task, held, result.best["config"], concurrency=concurrency, obj=obj,
                                         singles=compare_singles,
-                                        partial_path=out_path.with_name(out_path.name + ".compare.json"))
+                                        partial_path=out_path.with_name(out_path.name + ".compare.json"), runner=runner)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(payload, indent=1, default=str) + "\n")
     _print_summary(payload, space)
 
 
 def compare(space, task, items, best_config, *, concurrency: int = 4, obj=None, singles: bool = True,
-            partial_path: Path | None = None) -> dict:
+            partial_path: Path | None = None, runner=None) -> dict:
     """Accuracy on held-out items of the best graph and of each model alone at the same budget
     (self-consistency as wide as fits), plus each model's single call when ``singles``. Rows are
     written to ``partial_path`` as they finish, and read back from it on a rerun."""
     from ponder.graphs.optimizer.evaluate import TaskEvaluator
 
-    ev = TaskEvaluator(space, task, minibatch=len(items), items=items, concurrency=concurrency, objective=obj)
+    ev = TaskEvaluator(space, task, minibatch=len(items), items=items, concurrency=concurrency, objective=obj, runner=runner)
     rows = {"best graph": best_config}
     for cfg in space.pilot_configs():
         rows[f"{space.describe(cfg)}"] = cfg
