@@ -27,8 +27,8 @@ import platformdirs
 
 from ponder.errors import ConfigError, PonderError
 from ponder.evals.runner import Job, Runner, run_job, worker_model_name
+from ponder.graphs.qa_methods import METHODS, QAMethod, answer_question
 from ponder.retrieval.datasets import QADataset, QAItem, load_dataset
-from ponder.retrieval.methods import METHODS, answer_question
 from ponder.retrieval.metrics import qa_metrics
 from ponder.retrieval.rewards import coverage_curve
 from ponder.usage import Budget, Usage
@@ -139,7 +139,7 @@ class QAQuestions:
         return row
 
 
-def run_qa_eval(dataset: str, method: str = "adaptive-note", model: str | None = None, workers: int = 1,
+def run_qa_eval(dataset: str, method: QAMethod = "adaptive-note", model: str | None = None, workers: int = 1,
                 out: str | os.PathLike = "results/qa.jsonl", limit: int | None = None, seed: int = 0, *,
                 index: str | os.PathLike | None = None, top_k: int = 5, budget: Budget | str | None = None,
                 show_progress: bool = True, llm: Any = None, runner: Runner | None = None, **cfg: Any) -> list[dict]:
@@ -156,7 +156,7 @@ def run_qa_eval(dataset: str, method: str = "adaptive-note", model: str | None =
         budget: per-question limits.
         runner: the backend (default: ``workers`` local threads sharing one model and index);
             on Ray each worker loads its own.
-        **cfg: method settings passed to :func:`~ponder.retrieval.methods.answer_question`.
+        **cfg: method settings passed to :func:`~ponder.graphs.qa_methods.answer_question`.
     """
     if method not in METHODS:
         raise ConfigError(f"unknown QA method {method!r}", hint=f"one of {', '.join(METHODS)}")

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import StreamingResponse
 
 from ponder.errors import PonderError
-from ponder.retrieval.methods import METHODS
+from ponder.graphs.qa_methods import METHODS
 from ponder.service import rag, schemas
 from ponder.service.auth import AUTH, principal_of
 from ponder.service.container import Service

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ponder.retrieval.methods import METHODS
+from ponder.graphs.qa_methods import METHODS
 
 Method = Literal[METHODS]
 IndexKind = Literal["hybrid", "dense", "sparse"]

@@ -13,11 +13,13 @@ import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ponder.errors import BudgetExceeded
-from ponder.evals.runner import Job, Runner
 from ponder.graphs.cost import CostModel
+
+if TYPE_CHECKING:  # graphs never import evals at run time (the runner is handed in)
+    from ponder.evals.runner import Runner
 
 
 def _retriever_factory(task: Any) -> Callable[[], Any] | None:
@@ -35,12 +37,23 @@ def _retriever_factory(task: Any) -> Callable[[], Any] | None:
 
 @dataclass
 class GraphRuns:
-    """The optimizer's graph runs as a :class:`~ponder.evals.runner.Job`. A unit is
-    ``(spec, item, seed)``; its row holds the answer, usage and seconds (the driver scores it)."""
+    """The optimizer's graph runs as a job for :func:`ponder.evals.runner.run_job`'s backends (it
+    has the fields of :class:`~ponder.evals.runner.Job`). A unit is ``(spec, item, seed)``; its
+    row holds the answer, usage and seconds (the driver scores it)."""
 
     cost_model: CostModel
     models: Mapping[str, Any] = field(default_factory=dict)  # instances (tests); others load by name
     retriever: Callable[[], Any] | None = None
+    num_cpus: float = 1
+    num_gpus: float = 0
+    name: str = "graph evaluation"
+    finish: Callable[[dict], dict] | None = None
+
+    def close_state(self, state: dict) -> None:
+        return None
+
+    def error_row(self, unit: tuple, reason: str) -> dict:
+        return {"error": reason}
 
     def make_state(self) -> dict:
         return {"retriever": self.retriever() if self.retriever is not None else None}
@@ -61,13 +74,12 @@ class GraphRuns:
         return {"answer": res.answer, "usage": res.usage.to_dict(), "seconds": round(res.seconds, 3)}
 
 
-def evaluation_job(evaluator: Any) -> Job:
+def evaluation_job(evaluator: Any) -> GraphRuns:
     """The job for ``evaluator`` (a :class:`~ponder.graphs.optimizer.evaluate.TaskEvaluator`),
     made once so the runner keeps its workers across evaluations."""
     job = getattr(evaluator, "_runner_job", None)
     if job is None:
-        runs = GraphRuns(evaluator.space.cost_model, dict(evaluator.models), _retriever_factory(evaluator.task))
-        job = Job(runs.make_state, runs.run_unit, name="graph evaluation")
+        job = GraphRuns(evaluator.space.cost_model, dict(evaluator.models), _retriever_factory(evaluator.task))
         evaluator._runner_job = job
     return job
 
