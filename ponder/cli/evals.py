@@ -56,7 +56,7 @@ def expand_bare_ray(argv: list[str]) -> list[str]:
 
 def runner_from(options: dict, workers: int):
     """The backend for the RAY_OPTIONS popped from ``options`` (local threads without --ray)."""
-    from ponder.evals.runner import make_runner
+    from ponder.evals.backends import make_runner
 
     return make_runner(options.pop("ray"), workers=workers, unit_timeout=options.pop("unit_timeout"),
                        num_gpus=options.pop("worker_gpus"))

@@ -159,7 +159,7 @@ def optimize(
     worker_gpus: float = typer.Option(None, "--worker-gpus", help="With --ray: GPUs each worker asks for."),
 ) -> None:
     """Search for the best collaboration graph for a task under a compute budget (resumable)."""
-    from ponder.evals.runner import make_runner
+    from ponder.evals.backends import make_runner
     from ponder.graphs.optimizer.optimize import optimize_graph
 
     names = [p.strip() for p in pool.split(",") if p.strip()]

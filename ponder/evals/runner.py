@@ -20,7 +20,6 @@ distinct from a task failure).
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -325,27 +324,6 @@ def worker_model_name(model: Any) -> str:
     if model is None or isinstance(model, str):
         return resolve(model).name
     return model.name if hasattr(model, "name") else load_worker_model(model).name
-
-
-def make_runner(ray: str | None = None, *, workers: int = 1, unit_timeout: float | None = None,
-                num_gpus: float | None = None) -> Runner:
-    """The backend the CLI's ``--ray [ADDRESS]``, ``--workers``, ``--unit-timeout`` and
-    ``--worker-gpus`` ask for: local threads when ``ray`` is empty, else Ray at ``ray``
-    (``local``, ``auto``, a cluster address, or ``default``: ``$RAY_ADDRESS`` or local)."""
-    if unit_timeout is not None and unit_timeout <= 0:
-        raise ConfigError(f"--unit-timeout must be positive, got {unit_timeout:g}")
-    if not ray:
-        if unit_timeout is not None:
-            raise ConfigError("--unit-timeout needs --ray: a hung unit is stopped by killing its worker process, "
-                              "and the local backend's workers are threads", hint="add --ray local")
-        if num_gpus:
-            raise ConfigError("--worker-gpus needs --ray", hint="add --ray local or --ray ADDRESS")
-        return LocalRunner(workers)
-    from ponder.evals.ray_runner import RayRunner
-
-    if ray == "default":  # a bare --ray
-        ray = os.environ.get("RAY_ADDRESS") or "local"
-    return RayRunner(ray, workers=workers, unit_timeout=unit_timeout, num_gpus=num_gpus)
 
 
 def run_job(

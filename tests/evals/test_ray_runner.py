@@ -21,8 +21,9 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from ponder.errors import BackendUnavailable, ConfigError  # noqa: E402
+from ponder.evals.backends import make_runner  # noqa: E402
 from ponder.evals.ray_runner import RayRunner, RayWorkerError  # noqa: E402
-from ponder.evals.runner import Job, LocalRunner, make_runner, read_rows, run_job  # noqa: E402
+from ponder.evals.runner import Job, LocalRunner, read_rows, run_job  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 # the workers rebuild this module's helpers from their pickled code, not by importing the file
