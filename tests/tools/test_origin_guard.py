@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from ponder.tools.actions import parse_action
-from ponder.tools.browser import Browser, BrowserSession
+from ponder.tools.browser import BrowserSession
 from ponder.tools.origin_guard import OriginGuard, origin
 
 pytestmark = pytest.mark.slow
@@ -90,13 +90,6 @@ def servers():
     for s in (site, other):
         s.shutdown()
         s.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser().start()
-    yield b
-    b.close()
 
 
 @pytest.fixture
