@@ -44,7 +44,8 @@ def collect_miniwob_cmd(
     from ponder.learning.dataset import load_states
 
     folder = collect_miniwob(out, tasks=_tasks(tasks), seeds=parse_seeds(seeds), role=role, strategy=run["strategy"],
-                             model=run["model"], config=config, workers=run["workers"], gamma=gamma, label=run["label"])
+                             model=run["model"], config=config, workers=run["workers"], gamma=gamma, label=run["label"],
+                             runner=run["runner"])
     rows, _ = load_states(folder)
     solved = sum(float(r["reward"]) > 0 for r in rows)
     console.print(f"{escape(str(folder))}: {len(rows)} states, {solved} solved, "

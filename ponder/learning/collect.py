@@ -29,6 +29,24 @@ from ponder.learning.split import FORMAT, TRAIN_MIN_SEED, Split, parse_seeds, re
 
 __all__ = ["FORMAT", "TRAIN_MIN_SEED", "RecordingEnv", "Split", "collect_miniwob", "parse_seeds", "read_metadata"]
 
+class RecordingFactory:
+    """Makes one recording environment per worker: picklable (a path, a label and an optional
+    inner factory), so a Ray worker builds its own writer and environment."""
+
+    def __init__(self, raw: str, run: str, inner: Any = None):
+        self.raw, self.run, self.inner = raw, run, inner
+
+    def __call__(self) -> RecordingEnv:
+        if self.inner is not None:
+            env = self.inner()
+        else:
+            from ponder.environments.miniwob import MiniWoBEnv
+
+            env = MiniWoBEnv()
+        env.reset_restores_state = True  # a reset restarts the page: nothing a branch does persists
+        return RecordingEnv(env, JsonlWriter(self.raw), self.run)
+
+
 class RecordingEnv:
     """Wraps an environment and appends one record per visited state to ``writer``.
 
@@ -145,6 +163,7 @@ def collect_miniwob(
     label: str | None = None,
     show_progress: bool = True,
     env_factory: Any = None,
+    runner: Any = None,
 ) -> Path:
     """Run ``strategy`` on every (task, seed) and record every visited state under ``out``;
     rebuilds the shards (``out/data``) and returns ``out``. Resumable: rerun the same call and
@@ -157,6 +176,9 @@ def collect_miniwob(
         strategy, model, config: as for ``ponder eval miniwob`` (``config.value`` may be
             ``oracle``: search then finds successful paths far more often).
         env_factory: makes one environment (default: a :class:`~ponder.environments.miniwob.MiniWoBEnv`).
+        runner: the eval runner's backend (default: ``workers`` local threads; a
+            :class:`~ponder.evals.ray_runner.RayRunner` runs the episodes on Ray workers, each
+            appending to the same raw file).
     """
     from ponder.evals.web import EvalItem, run_eval, strategy_label
     from ponder.graphs.web_agent import WebAgentConfig
@@ -181,23 +203,13 @@ def collect_miniwob(
     if not any(r.get("label") == label for r in meta["runs"]):
         meta["runs"].append(run_info)
         write_json_atomic(out / "metadata.json", meta)
-    writer = JsonlWriter(out / "raw" / "states.jsonl")
+    make_env = RecordingFactory(str(out / "raw" / "states.jsonl"), label, env_factory)
 
-    def make_env() -> Any:
-        if env_factory is not None:
-            inner = env_factory()
-        else:
-            from ponder.environments.miniwob import MiniWoBEnv
-
-            inner = MiniWoBEnv()
-        inner.reset_restores_state = True  # a reset restarts the page: nothing a branch does persists
-        return RecordingEnv(inner, writer, label)
-
-    # seed-major: a run stopped early still covers every task
     items = [EvalItem(f"{t}#{s}", t, "miniwob", "", s) for s in seeds for t in tasks]
     run_eval(items, kind="miniwob", env_factory=make_env, reset=lambda env, it: env.reset(it.task, seed=it.seed),
              strategy=strategy, model=model, config=config, workers=workers, out=out / run_info["results"], label=label,
-             success_threshold=1e-9, show_progress=show_progress, trace_dir=out / "runs" / f"{safe}-traces")
+             success_threshold=1e-9, show_progress=show_progress, trace_dir=out / "runs" / f"{safe}-traces",
+             runner=runner)
     build_dataset(out)
     return out
 

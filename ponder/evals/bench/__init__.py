@@ -19,6 +19,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "optimizer": ("ponder.evals.bench.optimizer", "evaluations to the optimum for graph optimizers"),
     "service": ("ponder.evals.bench.service", "RAG service under 32 concurrent clients"),
     "verifier": ("ponder.evals.bench.verifier", "learned value: ROC AUC on held-out states, ms per state"),
+    "ray": ("ponder.evals.bench.ray", "Ray backend: dispatch overhead, rows exactly once after a worker kill, 2-worker scaling"),
 }
 
 
