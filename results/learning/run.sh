@@ -32,7 +32,7 @@ for job in "$@"; do
   mw-bon4-learned) $P eval miniwob --tasks "$MW" --strategy best-of-n --trajectories 4 --value learned:$V --model $M $MWC --out $L/miniwob-best-of-n4-learned.jsonl --trace-dir $T/bon4-learned ;;
   mw-bon8-learned) $P eval miniwob --tasks "$MW" --strategy best-of-n --trajectories 8 --value learned:$V --model $M $MWC --out $L/miniwob-best-of-n8-learned.jsonl --trace-dir $T/bon8-learned ;;
   train-actor) $P train actor --data $L/data/train --out $L/actor-bc --epochs ${ACTOR_EPOCHS:-2} --batch-size 4 --save-steps 25 ;;
-  mw-greedy-bc) $P eval miniwob --tasks "$MW" --strategy greedy --model hf:$L/actor-bc $MWC --out $L/miniwob-greedy-bc.jsonl --trace-dir $T/greedy-bc ;;
+  mw-greedy-bc) $P eval miniwob --tasks "$MW" --strategy greedy --label "greedy bc-actor" --model hf:$L/actor-bc $MWC --out $L/miniwob-greedy-bc.jsonl --trace-dir $T/greedy-bc ;;
   mw-bf5-bc-learned) $P eval miniwob --tasks "$MW" $BF5 --value learned:$V --model hf:$L/actor-bc $MWC --out $L/miniwob-best-first-c5-bc-learned.jsonl --trace-dir $T/bf5-bc-learned ;;
   u13-greedy) $P eval miniwob --tasks "$U13" --strategy greedy --model $M $MWC --out $L/unseen13-greedy.jsonl --trace-dir $T/u13-greedy ;;
   u13-bf5-learned) $P eval miniwob --tasks "$U13" $BF5 --value learned:$V --model $M $MWC --out $L/unseen13-best-first-c5-learned.jsonl --trace-dir $T/u13-bf5-learned ;;
