@@ -1,6 +1,7 @@
 """Collection of the training states (issue 12): oracle best-first on training seeds (>= 1000)
 of the first 20 RECOMMENDED_TASKS; seed-major, resumable (rerun to continue)."""
 import sys
+
 from ponder.environments.miniwob import RECOMMENDED_TASKS
 from ponder.evals.web import agent_config
 from ponder.learning.collect import collect_miniwob
