@@ -128,12 +128,13 @@ def eval_qa(
     budget: str = _O(None, help="Per-question limits, e.g. calls=20,tokens=20000."),
     top_k: int = _O(5, "--top-k", help="Passages retrieved per query."),
     index: str = _O(None, help="A prebuilt index folder (default: the dataset's cached index)."),
+    settings: list[str] = _O(None, "--set", help="A method setting KEY=VALUE (repeatable), e.g. --set samples=8."),
 ) -> None:
     """Evaluate a retrieval QA method (see ponder.evals.qa)."""
-    from ponder.evals.qa import run_qa_eval
+    from ponder.evals.qa import parse_settings, run_qa_eval
 
     rows = run_qa_eval(dataset=dataset, method=method, model=model, workers=workers, out=out, limit=limit, seed=seed,
-                       budget=budget, top_k=top_k, index=index)
+                       budget=budget, top_k=top_k, index=index, **parse_settings(settings or []))
     _summary(rows)
 
 

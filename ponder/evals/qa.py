@@ -58,6 +58,25 @@ def dataset_index(dataset: QADataset, *, embedder: Any = None, kind: str = "dens
     return index
 
 
+def parse_settings(pairs: list[str]) -> dict[str, Any]:
+    """``["samples=8", "note=generated"]`` -> ``{"samples": 8, "note": "generated"}`` (ints and
+    floats parsed); a pair without ``=`` is a :class:`ConfigError` naming it."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"bad method setting {pair!r}", hint="write KEY=VALUE, e.g. --set samples=8")
+        parsed: Any = value.strip()
+        for cast in (int, float):
+            try:
+                parsed = cast(parsed)
+                break
+            except ValueError:
+                continue
+        out[key.strip().replace("-", "_")] = parsed
+    return out
+
+
 def _coverage(item: QAItem, steps: list[dict]) -> list[float]:
     per_step = []
     for s in steps:
@@ -112,6 +131,8 @@ def run_qa_eval(dataset: str, method: str = "adaptive-note", model: str | None =
         # results file holds what was measured, not a copy of the data
         row: dict[str, Any] = {"id": item.id, "kind": "qa", "strategy": method, "model": model_name, "dataset": data.name,
                                "seed": seed}
+        if cfg or budget is not None:  # the compute level and budget this row was measured at
+            row["settings"] = {**cfg, **({"budget": budget.limits()} if budget is not None else {})}
         try:
             result = answer_question(item.question, search_index, method=method, model=llm, usage=usage, top_k=top_k, **cfg)
         except PonderError as e:  # e.g. the budget allows nothing: a failed question, not a harness error
@@ -130,6 +151,8 @@ def run_qa_eval(dataset: str, method: str = "adaptive-note", model: str | None =
         judged = [{k: s[k] for k in ("accepted", "verdict", "preference", "gain") if k in s} for s in result.steps if s.get("node") == "judge"]
         if judged:  # Adaptive-Note: what the judge (or gain rule) decided at each step
             row["judged"] = judged
+        if result.extra:  # scaling methods: vote agreement, grounding, the allocator's decisions
+            row["extra"] = result.extra
         return row
 
     return run_items(items, work, out=out, key=lambda it: it.id, workers=workers,

@@ -30,7 +30,9 @@ from ponder.usage import Budget, Usage, spend
 
 #: The Adaptive-Note methods and their stop rules (:class:`~ponder.graphs.adaptive_note.AdaptiveNoteConfig`).
 ADAPTIVE = {"adaptive-note": "judge", "adaptive-note-gain": "gain", "adaptive-note-graded": "graded"}
-METHODS = ("none", "single", "iterative", *ADAPTIVE)
+#: The test-time scaling methods and the allocator (:mod:`ponder.graphs.qa_scaling`).
+SCALING = ("vote", "vote-orders", "notes", "forage", "auto")
+METHODS = ("none", "single", "iterative", *ADAPTIVE, *SCALING)
 
 
 @dataclass
@@ -130,6 +132,10 @@ def answer_question(question: str, index: Any = None, *, method: str = "single",
         result = _none(question, llm, usage, **cfg)
     elif method == "single":
         result = _single(question, index, llm, usage, top_k=top_k, **cfg)
+    elif method in SCALING:
+        from ponder.graphs.qa_scaling import run_scaling
+
+        result = run_scaling(method, question, index, llm, usage, top_k=top_k, **cfg)
     elif method == "iterative":
         result = _iterative(question, index, llm, usage, top_k=top_k, **cfg)
     else:
