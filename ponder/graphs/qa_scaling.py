@@ -84,10 +84,10 @@ def _search(index, usage: Usage) -> Callable[[str, int], list[Hit]]:
     return _retriever(index, usage)
 
 
-def candidate(reply: str, source: str, passages: Sequence[Any]) -> Candidate:
+def candidate(reply: str, source: str, passages: Sequence[Any], tokens: int = 0) -> Candidate:
     """A candidate from one model reply (parsed to a short answer, grounded against ``passages``)."""
     short = answerer.parse(reply)
-    return Candidate(short, reply, source, grounded(short, passages))
+    return Candidate(short, reply, source, grounded(short, passages), tokens)
 
 
 def greedy_answers(llm, question: str, contexts: Sequence[Sequence[Any]], usage: Usage, sources: Sequence[str],
@@ -95,7 +95,8 @@ def greedy_answers(llm, question: str, contexts: Sequence[Sequence[Any]], usage:
     """One greedy answer per context (a list of passages), all in one batched call."""
     batch = [answerer.messages(question, passages=ctx) for ctx in contexts]
     out = llm.generate_batch(batch, max_tokens=answerer.MAX_TOKENS, temperature=0.0, stop=["\n\n"], usage=usage)
-    return [candidate(row[0].text, src, grounding) for row, src in zip(out, sources)]
+    return [candidate(row[0].text, src, grounding, row[0].prompt_tokens + row[0].completion_tokens)
+            for row, src in zip(out, sources)]
 
 
 def sampled_answers(llm, question: str, passages: Sequence[Any], n: int, usage: Usage,
@@ -103,7 +104,7 @@ def sampled_answers(llm, question: str, passages: Sequence[Any], n: int, usage: 
     """``n`` sampled answers from one context (one call with ``n`` samples)."""
     out = llm.generate(answerer.messages(question, passages=passages), n=n, temperature=temperature,
                        max_tokens=answerer.MAX_TOKENS, stop=["\n\n"], usage=usage)
-    return [candidate(c.text, f"sample {i + 1}", passages) for i, c in enumerate(out)]
+    return [candidate(c.text, f"sample {i + 1}", passages, c.prompt_tokens + c.completion_tokens) for i, c in enumerate(out)]
 
 
 def orderings(hits: Sequence[Any], count: int) -> list[list[Any]]:
@@ -131,7 +132,10 @@ def _result(question: str, cands: list[Candidate], evidence: list[Hit], steps: l
     result = QAResult(winner.answer if winner else "", _unique(evidence), list(notes), steps, usage,
                       raw=winner.raw if winner else "", stop=stop, best_note=notes[-1] if notes else "")
     result.extra.update(agreement=round(chosen.agreement, 4), grounded=bool(winner and winner.grounded),
-                        candidates=len(cands))
+                        candidates=len(cands), votes=[c.to_dict() for c in cands])
+    rounds = [{k: v for k, v in s.items() if k != "node"} for s in steps if s.get("node") == "round"]
+    if rounds:  # the per-round signals the foraging stop rule reads
+        result.extra["rounds"] = rounds
     return result
 
 

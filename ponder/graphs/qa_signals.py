@@ -60,9 +60,12 @@ class Candidate:
     raw: str
     source: str
     grounded: bool
+    tokens: int = 0  # prompt + completion tokens of this candidate's share of its call
 
     def to_dict(self) -> dict:
-        return {"answer": self.answer, "source": self.source, "grounded": self.grounded}
+        # the raw reply too: answer-in-output accuracy of any voting rule can be recomputed offline
+        return {"answer": self.answer, "raw": self.raw, "source": self.source, "grounded": self.grounded,
+                "tokens": self.tokens}
 
 
 @dataclass(frozen=True)

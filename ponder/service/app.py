@@ -638,5 +638,8 @@ def create_app(config: ServiceConfig | None = None, **overrides) -> FastAPI:
     from ponder.service.openai_compat import register as register_openai
 
     register_openai(app, service, Auth)
+    from ponder.service.page import register as register_page
+
+    register_page(app)
     return app
 
