@@ -4,7 +4,7 @@ compute knob (its *level*):
 - ``vote`` (``samples``: 1, 4, 8): one top-k retrieval; the greedy answer plus ``samples - 1``
   sampled ones (temperature 0.7); the answer is chosen by :func:`~ponder.graphs.qa_signals.vote`
   (consensus by token F1, grounded answers weighted up).
-- ``vote-orders`` (``orders``: 1, 3, 5): the same retrieval, greedy answers over ``orders``
+- ``vote-orders`` (``orders``: 1, 2, 3): the same retrieval, greedy answers over ``orders``
   orderings of the passages (a small model reads the first passages most), voted alike. All
   orderings go to the model as one batched call.
 - ``notes`` (``rounds``: 1, 2, 3): retrieval rounds (the first with the question, later ones with
@@ -13,10 +13,11 @@ compute knob (its *level*):
   (:func:`~ponder.graphs.qa_signals.select_sentences`); each round answers from the first
   round's top passages together with the note, and the rounds' answers are voted.
   ``note="generated"`` writes the note with the note-taker agent instead (Adaptive-Note's notes).
-- ``forage`` (``rounds``: the most rounds, 2, 3, 4): ``notes`` with a test-time stop rule from the
-  information-foraging signals: after each round, another one is taken only while the answer is
-  not settled (not grounded, or it changed from the previous round) and the round's decayed
-  information gain or the question coverage says more evidence is still arriving or missing.
+- ``forage`` (``gain_threshold``: 0.2, 0.1, 0.05, lower spends more; at most ``rounds`` = 3):
+  ``notes`` with a test-time stop rule from the information-foraging signals: after each round,
+  another one is taken only while the answer is not settled (not grounded, or it changed from the
+  previous round) and the round's decayed information gain or the question coverage says more
+  evidence is still arriving or missing.
 
 Every method answers through :mod:`ponder.agents.answerer`'s prompt; every call and retrieval is
 charged to the question's :class:`~ponder.usage.Usage`; when a budget runs out after the first
@@ -66,9 +67,9 @@ class Level:
 #: Each scaling method's compute knob and its measured levels.
 LEVELS: dict[str, Level] = {
     "vote": Level("samples", (1, 4, 8)),
-    "vote-orders": Level("orders", (1, 3, 5)),
+    "vote-orders": Level("orders", (1, 2, 3)),
     "notes": Level("rounds", (1, 2, 3)),
-    "forage": Level("rounds", (2, 3, 4)),
+    "forage": Level("gain_threshold", (0.2, 0.1, 0.05)),
 }
 
 

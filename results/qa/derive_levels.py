@@ -63,12 +63,11 @@ def derive(row: dict, cands: list[Candidate], item, *, weight: float, rounds: li
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--weight", type=float, default=0.25, help="the vote weight of an ungrounded answer")
-    ap.add_argument("--gain", type=float, default=0.05, help="forage: the decayed-gain threshold")
     ap.add_argument("--coverage", type=float, default=0.6, help="forage: the question coverage that allows stopping")
     args = ap.parse_args()
     items = {it.id: it for it in load_dataset("hotpotqa").items}
-    plans = [("vote-samples-8.jsonl", "samples", (1, 4)), ("vote-orders-orders-5.jsonl", "orders", (1, 3)),
-             ("notes-rounds-4.jsonl", "rounds", (1, 2, 3))]
+    plans = [("vote-samples-8.jsonl", "samples", (1, 4)), ("vote-orders-orders-3.jsonl", "orders", (1, 2)),
+             ("notes-rounds-3.jsonl", "rounds", (1, 2))]
     for name, setting, levels in plans:
         path = HERE / name
         if not path.exists():
@@ -76,27 +75,26 @@ def main() -> None:
         rows = [r for r in read_jsonl(path) if r.get("extra", {}).get("votes")]
         method = name.split(f"-{setting}-")[0]
         outs = {lv: [] for lv in levels}
-        forage = {lv: [] for lv in (2, 3, 4)} if method == "notes" else {}
+        forage = {g: [] for g in (0.2, 0.1, 0.05)} if method == "notes" else {}
         for row in rows:
             cands = candidates(row)
             rounds = row["extra"]["rounds"] if method == "notes" else None
             for lv in levels:
                 outs[lv].append(derive(row, cands[:lv], items[row["id"]], weight=args.weight,
                                        rounds=rounds[:lv] if rounds is not None else None, source=name, level={setting: lv}))
-            for most in forage:
-                kept, why = len(rounds), f"rounds ({most})"
-                kept = min(kept, most)
-                for r in range(2, min(most, len(rounds)) + 1):
-                    why_r = settled(rounds[r - 1], r, gain_threshold=args.gain, coverage_min=args.coverage)
+            for gain in forage:
+                kept, why = len(rounds), f"rounds ({len(rounds)})"
+                for r in range(2, len(rounds) + 1):
+                    why_r = settled(rounds[r - 1], r, gain_threshold=gain, coverage_min=args.coverage)
                     if why_r:
                         kept, why = r, why_r
                         break
-                forage[most].append(derive(row, cands[:kept], items[row["id"]], weight=args.weight, rounds=rounds[:kept],
-                                           source=name, level={"rounds": most, "stop": why}))
+                forage[gain].append(derive(row, cands[:kept], items[row["id"]], weight=args.weight, rounds=rounds[:kept],
+                                           source=name, level={"gain_threshold": gain, "stop": why}))
         for lv, out in outs.items():
             _write(HERE / f"{method}-{setting}-{lv}.jsonl", out)
-        for most, out in forage.items():
-            _write(HERE / f"forage-rounds-{most}.jsonl", out)
+        for gain, out in forage.items():
+            _write(HERE / f"forage-gain_threshold-{gain}.jsonl", out)
 
 
 def _write(path: Path, rows: list[dict]) -> None:
