@@ -178,3 +178,18 @@ def test_eval_rows_log_the_allocators_decisions(tmp_path, musique_records):
     row = rows[0]
     assert row["strategy"] == "auto" and row["settings"] == {"max_rounds": 2, "budget": {"tokens": 900}}
     assert row["extra"]["decisions"][0]["stage"] == "single" and row["usage"]["tokens"] <= 900
+
+
+def test_paired_bootstrap_intervals():
+    from ponder.evals.qa_frontier import paired_bootstrap
+
+    assert paired_bootstrap([0.5, 0.2], [0.5, 0.2], resamples=200) == (0.0, 0.0, 0.0)
+    better = [1.0] * 30 + [0.0] * 10
+    worse = [0.0] * 30 + [0.0] * 10
+    mean, lo, hi = paired_bootstrap(better, worse, resamples=2000)
+    assert mean == pytest.approx(0.75) and 0 < lo < mean < hi <= 1.0
+    mixed = [1.0, 0.0] * 20
+    mean, lo, hi = paired_bootstrap(mixed, mixed[::-1], resamples=2000)
+    assert mean == 0.0 and lo < 0 < hi
+    with pytest.raises(ConfigError, match="equally long"):
+        paired_bootstrap([1.0], [])
