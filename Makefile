@@ -31,7 +31,9 @@ chromium:
 demo: setup
 	$(VENV)/bin/ponder demo
 
+# The layer contract ([tool.importlinter] in pyproject.toml) first: a wrong-way import fails fast.
 test: setup
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup

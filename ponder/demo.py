@@ -45,7 +45,7 @@ def self_consistency_demo(console: Console, model_name: str | None) -> None:
 SECTIONS: list[tuple[str, str]] = [
     ("Models: self-consistency over 8 batched samples", "ponder.demo:self_consistency_demo"),
     ("Interaction: a shop task solved with best-first search in a real browser", "ponder.graphs.web_demo:web_demo"),
-    ("Retrieval: a question answered over a small corpus, with evidence", "ponder.retrieval.demo:qa_demo"),
+    ("Retrieval: a question answered over a small corpus, with evidence", "ponder.graphs.qa_demo:qa_demo"),
     ("Collaboration: a graph of LLM calls", "ponder.graphs.collab_demo:collab_demo"),
 ]
 

@@ -122,3 +122,74 @@ def test_bench_sampling_json_quick():
         assert m[key] > 0
     assert m["batched_speedup"] == pytest.approx(m["batched_tok_s"] / m["sequential_tok_s"], rel=0.02)
     assert m["long_prompt_tokens"] > 500 and m["dtype"] in ("float32", "bfloat16")
+
+
+# ---- `ponder report` stays readable in a narrow terminal and in a pipe ------------------------------
+REPORT_GROUPS = [("web", "greedy", "smollm2-135m"), ("web", "best-first", "llamacpp:gemma3-270m"),
+                 ("web", "best-of-n-weighted", "llamacpp:gemma3-270m"), ("qa", "adaptive-note-graded", "smollm2-135m")]
+
+
+def _results_file(tmp_path):
+    rows = []
+    for g, (kind, strategy, model) in enumerate(REPORT_GROUPS):
+        for i in range(5):
+            rows.append({"id": str(i), "kind": kind, "strategy": strategy, "model": model, "success": i < g + 1,
+                         "score": float(i < g + 1), "usage": {"tokens": 1234 * (g + 1), "calls": 3 + g, "env_steps": 7},
+                         "seconds": 12.5, "metrics": {"f1": 0.25 * g, "em": 0.5} if kind == "qa" else {}})
+    path = tmp_path / "results.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _run_in_a_terminal(args: list[str], columns: int) -> str:
+    """Run the CLI with its stdout on a pseudo-terminal ``columns`` wide; returns what it drew,
+    without the colour codes."""
+    import fcntl
+    import pty
+    import re
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {**os.environ, "COLUMNS": str(columns), "TERM": "xterm"}
+    proc = subprocess.Popen([sys.executable, "-m", "ponder.cli.main", *args], stdout=slave, stderr=subprocess.PIPE, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(master)
+    assert proc.returncode == 0, proc.stderr.read().decode()
+    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07", "", text)
+
+
+def test_report_in_an_80_column_terminal_cuts_no_cell(tmp_path):
+    path = _results_file(tmp_path)
+    out = _run_in_a_terminal(["report", str(path), "--png", str(tmp_path / "p.png")], 80)
+    assert "…" not in out and "..." not in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    words = set(out.split())
+    for _, strategy, model in REPORT_GROUPS:
+        assert strategy in out and model in out
+    for header in ("success", "errors", "tokens/task", "calls/task", "steps/task", "s/task", "em", "f1"):
+        assert header in words, header
+    assert "[0.376, 0.964]" in out and "4936" in out  # a whole interval, the QA group's tokens
+
+
+def test_report_piped_prints_markdown_with_whole_names(tmp_path):
+    path = _results_file(tmp_path)
+    r = ponder("report", str(path), "--png", str(tmp_path / "p.png"), env={"COLUMNS": "80"})
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("| kind | strategy | model | n | success | 95% CI |")
+    assert "| web | best-of-n-weighted | llamacpp:gemma3-270m | 5 | 0.600 | [0.231, 0.882] | 0 | 3702 |" in r.stdout
+    assert "| qa | adaptive-note-graded | smollm2-135m | 5 | 0.800 |" in r.stdout
+    assert "…" not in r.stdout

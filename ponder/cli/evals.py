@@ -7,7 +7,6 @@ import json
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 console = Console()
 
@@ -150,7 +149,7 @@ def report(
     (kind, strategy, model); writes a PNG of success against tokens."""
     from pathlib import Path
 
-    from ponder.evals.report import load, markdown, paired, paired_markdown, plot, summarize
+    from ponder.evals.report import load, markdown, paired, paired_markdown, plot, summarize, terminal_tables
 
     rows = load(files)
     summary = summarize(rows)
@@ -160,19 +159,14 @@ def report(
     if as_json:
         print(json.dumps({"summary": summary, "paired": pairs, "png": str(target)}, indent=2))
         return
-    if as_markdown:
+    if as_markdown or not console.is_terminal:
+        # a file or a pipe gets Markdown: a rich table there is cut to the pipe's 80 columns
         print(markdown(summary) + ("\n\n" + paired_markdown(pairs) if pairs else ""))
+        if not as_markdown:
+            print(f"\nplot: {target}")
         return
-    extra = sorted({k for s in summary for k in s["metrics"] if k not in ("nodes", "restores", "replays")})
-    table = Table("kind", "strategy", "model", "n", "success", "95% CI", "errors", "tokens/task", "calls/task",
-                  "env steps/task", "s/task", *extra, title="results")
-    for s in summary:
-        table.add_row(
-            escape(s["kind"]), escape(s["strategy"]), escape(s["model"]), str(s["n"]), f"{s['success_rate']:.3f}",
-            f"[{s['ci_low']:.3f}, {s['ci_high']:.3f}]", str(s["errors"]), f"{s['tokens']:.0f}", f"{s['calls']:.1f}",
-            f"{s['env_steps']:.1f}", f"{s['seconds']:.1f}", *[f"{s['metrics'].get(k, float('nan')):.3f}" for k in extra],
-        )
-    console.print(table)
+    for table in terminal_tables(summary, console.width):
+        console.print(table)
     if pairs:
         console.print(escape(paired_markdown(pairs)))
     console.print(f"plot: {escape(str(target))}")

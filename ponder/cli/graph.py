@@ -11,11 +11,11 @@ from rich.console import Console
 from rich.table import Table
 
 from ponder.errors import ConfigError
+from ponder.graphs.optimizer.optimize import DEFAULT_POOL  # light: its heavy imports are inside the function
 
 console = Console()
 graph_app = typer.Typer(no_args_is_help=True, help="Multi-LLM collaboration graphs: run, validate, price, presets.")
 
-DEFAULT_POOL = "smollm2-135m,llamacpp:gemma3-270m"
 
 
 def register(app: typer.Typer) -> None:
@@ -133,24 +133,13 @@ def graph_preset(
         print(spec.to_json())
 
 
-def _parameters(pool: list[str]) -> dict[str, int]:
-    from ponder.graphs.cost import registry_parameters
-    from ponder.models.registry import load_model, resolve
-
-    params = {}
-    for name in pool:
-        resolve(name)  # ModelNotFound names the model
-        params[name] = registry_parameters(name) or load_model(name).info.parameters
-    return params
-
-
 def optimize(
     tasks: str = typer.Option("synthetic", "--tasks", help="synthetic[:N items] or hotpotqa[:N] (two-stage retrieve-then-answer)."),
     budget: float = typer.Option(..., "--budget", help="Compute per question in units (1 = one call of the smallest pool model)."),
     objective: str = typer.Option("acc", help="acc, acc-latency or acc-flops."),
     method: str = typer.Option("agent-reinforce", help="agent-reinforce, reinforce, random or tpe."),
     out: str = typer.Option("best.json", "--out", help="Result file; the resumable state sits beside it."),
-    pool: str = typer.Option(DEFAULT_POOL, help="Comma-separated registry names the graphs may use."),
+    pool: str = typer.Option(",".join(DEFAULT_POOL), help="Comma-separated registry names the graphs may use."),
     evals: float = typer.Option(20, help="Evaluation budget: full-minibatch evaluations (cached items are free)."),
     minibatch: int = typer.Option(6, help="Questions per evaluation."),
     test: int = typer.Option(0, help="Held-out questions to compare the best graph with each single model at the same budget."),
@@ -166,111 +155,21 @@ def optimize(
     compare_singles: bool = typer.Option(True, help="With --test: also score each model's single call."),
 ) -> None:
     """Search for the best collaboration graph for a task under a compute budget (resumable)."""
-    from ponder.graphs.cost import CostModel
-    from ponder.graphs.optimizer.cache import EvalCache
-    from ponder.graphs.optimizer.evaluate import TaskEvaluator
-    from ponder.graphs.optimizer.objectives import Objective
-    from ponder.graphs.optimizer.run import Driver, make_method
-    from ponder.graphs.optimizer.space import LayeredGraphSpace
-    from ponder.graphs.optimizer.tasks import load_task
+    from ponder.graphs.optimizer.optimize import optimize_graph
 
     names = [p.strip() for p in pool.split(",") if p.strip()]
     if not names:
         raise ConfigError("--pool is empty")
-    if budget <= 0:
-        raise ConfigError(f"--budget must be positive, got {budget:g}")
-    obj = Objective(objective, weight)
-    params = _parameters(names)
-    task, dev, held = load_task(tasks, minibatch=minibatch, test=test, seed=seed)
-    cm = CostModel(parameters=params, base_prompt_tokens=task.prompt_tokens, unit_max_tokens=max_tokens, pool=tuple(names))
-    if hasattr(task, "make_space"):
-        space = task.make_space(names, budget, cost_model=cm, max_tokens=max_tokens)
-    else:
-        space = LayeredGraphSpace(names, budget, max_width=max_width, max_depth=max_depth, cost_model=cm,
-                                  max_tokens=max_tokens, granularity=granularity)
-    space.check_budget()
-    out_path = Path(out)
-    evaluator = TaskEvaluator(space, task, minibatch=minibatch, objective=obj, items=dev, concurrency=concurrency,
-                              cache=EvalCache(out_path.with_name(out_path.name + ".cache.jsonl")))
-    agent = None
-    if method == "agent-reinforce" and optimizer_model not in ("rule", "none"):
-        from ponder.agents.optimizer_agent import LLMOptimizerAgent
-        from ponder.models.registry import load_model
-
-        agent = LLMOptimizerAgent(load_model(optimizer_model))
-    m = make_method(method, space, seed=seed, agent=agent)
-    if method == "agent-reinforce" and optimizer_model == "none":
-        m.agent = None  # type: ignore[attr-defined]
-    settings = {"tasks": tasks, "budget": budget, "objective": objective, "weight": weight, "method": method, "pool": names,
-                "minibatch": minibatch, "max_width": max_width, "max_depth": max_depth, "max_tokens": max_tokens,
-                "granularity": granularity, "optimizer_model": optimizer_model, "halving": halving, "seed": seed}
-    driver = Driver(m, evaluator, max_evals=evals, state_path=out_path.with_name(out_path.name + ".state.json"),
-                    settings=settings, halving=halving)
-    result = driver.run()
-    report = result.report
-    payload = {
-        "graph": result.best["graph"] if result.best else None,
-        "best": result.best,
-        "settings": settings,
-        "evaluations_used": result.evaluations_used,
-        "graph_evaluations": result.evaluations,
-        "resumed_batches": result.resumed_batches,
-        "evaluation_spend": _sum_usage(r.get("usage") or {} for r in result.history),
-        "optimizer_spend": report.get("optimizer_usage", {}),
-        "cache": {"entries": len(evaluator.cache), "hits": evaluator.cache.hits},
-        "method_report": report,
-        "history": result.history,
-    }
-    if test and held and result.best:
-        payload["comparison"] = compare(space, task, held, result.best["config"], concurrency=concurrency, obj=obj,
-                                        singles=compare_singles,
-                                        partial_path=out_path.with_name(out_path.name + ".compare.json"))
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(payload, indent=1, default=str) + "\n")
-    _print_summary(payload, space)
+    payload = optimize_graph(
+        tasks=tasks, budget=budget, objective=objective, method=method, out=out, pool=names, evals=evals,  # type: ignore[arg-type]
+        minibatch=minibatch, test=test, max_width=max_width, max_depth=max_depth, max_tokens=max_tokens,
+        granularity=granularity, optimizer_model=optimizer_model, halving=halving,  # type: ignore[arg-type]
+        concurrency=concurrency, weight=weight, seed=seed, compare_singles=compare_singles,
+    )
+    _print_summary(payload)
 
 
-def compare(space, task, items, best_config, *, concurrency: int = 4, obj=None, singles: bool = True,
-            partial_path: Path | None = None) -> dict:
-    """Accuracy on held-out items of the best graph and of each model alone at the same budget
-    (self-consistency as wide as fits), plus each model's single call when ``singles``. Rows are
-    written to ``partial_path`` as they finish, and read back from it on a rerun."""
-    from ponder.graphs.optimizer.evaluate import TaskEvaluator
-
-    ev = TaskEvaluator(space, task, minibatch=len(items), items=items, concurrency=concurrency, objective=obj)
-    rows = {"best graph": best_config}
-    for cfg in space.pilot_configs():
-        rows[f"{space.describe(cfg)}"] = cfg
-    if singles:
-        cheapest = space.cheapest()
-        for model in getattr(space, "pool", ()):
-            rows.setdefault(f"{model} single call", {**cheapest, **{k: model for k in cheapest if "model" in k}})
-    out: dict = {}
-    if partial_path is not None and partial_path.exists():
-        out = json.loads(partial_path.read_text())
-    for label, cfg in rows.items():
-        if label in out and out[label].get("describe") == space.describe(cfg) and out[label].get("items") == len(items):
-            continue
-        e = ev.evaluate(cfg)
-        out[label] = {"accuracy": round(e.accuracy, 4), "cost_units": round(e.cost, 3), "describe": space.describe(cfg),
-                      "items": len(items), "usage": e.usage}
-        if partial_path is not None:
-            partial_path.write_text(json.dumps(out, indent=1))
-    out["_items"] = len(items)
-    out["_spend"] = ev.usage.to_dict()
-    return out
-
-
-def _sum_usage(rows) -> dict:
-    """Total of usage dicts (every evaluation's new runs, across resumed processes)."""
-    total: dict[str, float] = {}
-    for row in rows:
-        for k, v in row.items():
-            total[k] = round(total.get(k, 0) + v, 4)
-    return total
-
-
-def _print_summary(payload: dict, space) -> None:
+def _print_summary(payload: dict) -> None:
     best = payload["best"]
     if not best:
         console.print("[yellow]no graph was evaluated[/]")

@@ -75,7 +75,7 @@ def ask_cmd(
     show_steps: bool = _O(False, "--steps", help="Also print the loop's steps."),
 ) -> None:
     """Answer a question over an index; print the answer, the evidence with sources, and usage."""
-    from ponder.retrieval import METHODS, answer_question
+    from ponder.graphs.qa_methods import METHODS, answer_question
     from ponder.retrieval.index import open_index
     from ponder.usage import Budget
 

@@ -90,7 +90,9 @@ def register(app: typer.Typer) -> None:
         cfg = _config(config, data_dir)
         for rec in KeyStore(cfg.keys_path).list():
             state = "revoked" if rec.revoked else "active"
-            print(f"{rec.id}  {rec.name}  {','.join(rec.collections)}  {state}")
+            # an old scrypt record becomes sha256 at its key's first use (docs/service.md, Keys)
+            legacy = "  (scrypt: upgraded at first use)" if rec.scheme == "scrypt" and not rec.revoked else ""
+            print(f"{rec.id}  {rec.name}  {','.join(rec.collections)}  {state}{legacy}")
 
     @keys.command("revoke")
     def revoke(

@@ -26,8 +26,8 @@ import platformdirs
 
 from ponder.errors import ConfigError, PonderError
 from ponder.evals.runner import run_items
+from ponder.graphs.qa_methods import METHODS, QAMethod, answer_question
 from ponder.retrieval.datasets import QADataset, QAItem, load_dataset
-from ponder.retrieval.methods import METHODS, answer_question
 from ponder.retrieval.metrics import qa_metrics
 from ponder.retrieval.rewards import coverage_curve
 from ponder.usage import Budget, Usage
@@ -86,7 +86,7 @@ def _coverage(item: QAItem, steps: list[dict]) -> list[float]:
     return [round(c, 4) for c in coverage_curve(item.supporting_titles, per_step)]
 
 
-def run_qa_eval(dataset: str, method: str = "adaptive-note", model: str | None = None, workers: int = 1,
+def run_qa_eval(dataset: str, method: QAMethod = "adaptive-note", model: str | None = None, workers: int = 1,
                 out: str | os.PathLike = "results/qa.jsonl", limit: int | None = None, seed: int = 0, *,
                 index: str | os.PathLike | None = None, top_k: int = 5, budget: Budget | str | None = None,
                 show_progress: bool = True, llm: Any = None, **cfg: Any) -> list[dict]:
@@ -100,7 +100,7 @@ def run_qa_eval(dataset: str, method: str = "adaptive-note", model: str | None =
         seed: recorded; decoding is greedy so runs repeat.
         index: a prebuilt index folder instead of the cached dataset index.
         budget: per-question limits.
-        **cfg: method settings passed to :func:`~ponder.retrieval.methods.answer_question`.
+        **cfg: method settings passed to :func:`~ponder.graphs.qa_methods.answer_question`.
     """
     if method not in METHODS:
         raise ConfigError(f"unknown QA method {method!r}", hint=f"one of {', '.join(METHODS)}")

@@ -170,14 +170,77 @@ def _token_axis(ax, xs: Sequence[float]) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
-def markdown(summary: Sequence[dict]) -> str:
-    """The summary as a Markdown table (for docs/RESULTS.md)."""
+def columns(summary: Sequence[dict]) -> list[tuple[str, list[str]]]:
+    """The summary table as ``(header, cells)`` per column, in display order (shared by the
+    Markdown and the terminal renderings)."""
     extra = sorted({k for s in summary for k in s["metrics"] if k not in ("nodes", "restores", "replays")})
-    head = ["kind", "strategy", "model", "n", "success", "95% CI", "errors", "tokens/task", "calls/task", "env steps/task", "s/task", *extra]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for s in summary:
-        cells = [s["kind"], s["strategy"], s["model"], str(s["n"]), f"{s['success_rate']:.3f}",
-                 f"[{s['ci_low']:.3f}, {s['ci_high']:.3f}]", str(s["errors"]), f"{s['tokens']:.0f}", f"{s['calls']:.1f}",
-                 f"{s['env_steps']:.1f}", f"{s['seconds']:.1f}", *[f"{s['metrics'].get(k, float('nan')):.3f}" for k in extra]]
-        lines.append("| " + " | ".join(cells) + " |")
+    cols: list[tuple[str, list[str]]] = [
+        ("kind", [s["kind"] for s in summary]),
+        ("strategy", [s["strategy"] for s in summary]),
+        ("model", [s["model"] for s in summary]),
+        ("n", [str(s["n"]) for s in summary]),
+        ("success", [f"{s['success_rate']:.3f}" for s in summary]),
+        ("95% CI", [f"[{s['ci_low']:.3f}, {s['ci_high']:.3f}]" for s in summary]),
+        ("errors", [str(s["errors"]) for s in summary]),
+        ("tokens/task", [f"{s['tokens']:.0f}" for s in summary]),
+        ("calls/task", [f"{s['calls']:.1f}" for s in summary]),
+        ("env steps/task", [f"{s['env_steps']:.1f}" for s in summary]),
+        ("s/task", [f"{s['seconds']:.1f}" for s in summary]),
+    ]
+    cols += [(k, [f"{s['metrics'].get(k, float('nan')):.3f}" for s in summary]) for k in extra]
+    return cols
+
+
+def markdown(summary: Sequence[dict]) -> str:
+    """The summary as a Markdown table (for docs/RESULTS.md, and ``ponder report`` when its output
+    is not a terminal)."""
+    cols = columns(summary)
+    lines = ["| " + " | ".join(h for h, _ in cols) + " |", "|" + "---|" * len(cols)]
+    for i in range(len(summary)):
+        lines.append("| " + " | ".join(cells[i] for _, cells in cols) + " |")
     return "\n".join(lines)
+
+
+def _column_width(header: str, cells: Sequence[str]) -> int:
+    return max(len(line) for text in (header, *cells) for line in text.split("\n"))
+
+
+def _table_width(cols: Sequence[tuple[str, Sequence[str]]]) -> int:
+    return sum(_column_width(h, cells) + 3 for h, cells in cols) + 1  # padding and a rule per column
+
+
+def terminal_tables(summary: Sequence[dict], width: int, title: str = "results") -> list:
+    """The summary as rich tables that fit ``width`` columns without cutting a cell: one table
+    per kind (web, qa, ...) without the columns that kind leaves empty; where a table is too
+    wide, strategy and model share one column (one above the other) and the other columns are
+    split over as many tables as needed, each repeating the strategy and model."""
+    from rich.table import Table
+    from rich.text import Text
+
+    tables = []
+    for kind in dict.fromkeys(s["kind"] for s in summary):
+        rows = [s for s in summary if s["kind"] == kind]
+        cols = [c for c in columns(rows) if c[0] != "kind" and not all(v == "nan" for v in c[1])]
+        values = [c for c in cols if c[0] not in ("strategy", "model")]
+        parts: list[list[tuple[str, list[str]]]]
+        if _table_width(cols) <= width:
+            parts = [cols]
+        else:
+            key = ("strategy\nmodel", [f"{s['strategy']}\n{s['model']}" for s in rows])
+            parts, current = [], [key]
+            for col in values:
+                if len(current) > 1 and _table_width([*current, col]) > width:
+                    parts.append(current)
+                    current = [key]
+                current.append(col)
+            parts.append(current)
+        for i, part in enumerate(parts, 1):
+            name = f"{title}: {kind}" + (f" ({i}/{len(parts)})" if len(parts) > 1 else "")
+            table = Table(title=Text(name))
+            for header, _ in part:
+                label = header in ("strategy", "model", "strategy\nmodel")
+                table.add_column(header, overflow="fold", justify="left" if label else "right")
+            for r in range(len(rows)):
+                table.add_row(*[Text(cells[r]) for _, cells in part])  # Text: a label is never markup
+            tables.append(table)
+    return tables

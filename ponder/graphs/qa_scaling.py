@@ -32,6 +32,7 @@ from typing import Any
 
 from ponder.agents import answerer, note_taker
 from ponder.errors import BudgetExceeded, ConfigError
+from ponder.graphs.qa_methods import QAResult, _retriever, _unique
 from ponder.graphs.qa_signals import (
     Candidate,
     f1_between,
@@ -73,15 +74,7 @@ LEVELS: dict[str, Level] = {
 }
 
 
-def _qa_result():
-    from ponder.retrieval.methods import QAResult, _unique
-
-    return QAResult, _unique
-
-
 def _search(index, usage: Usage) -> Callable[[str, int], list[Hit]]:
-    from ponder.retrieval.methods import _retriever
-
     return _retriever(index, usage)
 
 
@@ -126,7 +119,6 @@ def orderings(hits: Sequence[Any], count: int) -> list[list[Any]]:
 
 def _result(question: str, cands: list[Candidate], evidence: list[Hit], steps: list[dict], usage: Usage, *,
             stop: str = "", notes: Sequence[str] = (), ungrounded_weight: float = UNGROUNDED_WEIGHT):
-    QAResult, _unique = _qa_result()
     chosen = vote(cands, ungrounded_weight=ungrounded_weight)
     winner = chosen.winner
     steps.append({"node": "vote", **chosen.to_dict(), "candidates": [c.to_dict() for c in cands]})

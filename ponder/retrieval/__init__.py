@@ -1,12 +1,12 @@
-"""Retrieval memory: documents and chunks, embedders, dense/sparse/hybrid indexes with a safe
-on-disk layout, and question answering over an index (no retrieval, single-shot, iterative,
-Adaptive-Note, Adaptive-Note with the information-gain stop).
+"""Retrieval memory: documents and chunks, embedders, and dense/sparse/hybrid indexes with a
+safe on-disk layout. Question answering over an index (the QA methods) sits a layer above, in
+:mod:`ponder.graphs.qa_methods` (``ponder.answer_question``).
 
     report = ingest_path("notes/")
     index = DenseIndex(Embedder())
     index.add(chunk_documents(report.documents))
     index.save("idx/")
-    result = answer_question("Who founded X?", open_index("idx/"), method="adaptive-note")
+    index = open_index("idx/")   # any kind; the manifest says which
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from ponder.retrieval.documents import (
     read_documents,
 )
 from ponder.retrieval.embedder import DEFAULT_EMBEDDER, Embedder, HashingEmbedder
-from ponder.retrieval.index import Hit, Index, open_index
+from ponder.retrieval.index import INDEX_KINDS, Hit, Index, IndexKind, open_index
+from ponder.retrieval.protocols import TextEmbedder
 
 __all__ = [
-    "DEFAULT_EMBEDDER", "METHODS", "Chunk", "DenseIndex", "Document", "Embedder", "HashingEmbedder", "Hit",
-    "HybridIndex", "Index", "IngestReport", "QAResult", "SparseIndex", "answer_question", "chunk_documents",
+    "DEFAULT_EMBEDDER", "INDEX_KINDS", "Chunk", "DenseIndex", "Document", "Embedder", "HashingEmbedder", "Hit",
+    "HybridIndex", "Index", "IndexKind", "IngestReport", "SparseIndex", "TextEmbedder", "chunk_documents",
     "ingest_path", "open_index", "read_document", "read_documents",
 ]
 
@@ -35,15 +36,11 @@ _LAZY = {
     "DenseIndex": "ponder.retrieval.dense",
     "SparseIndex": "ponder.retrieval.sparse",
     "HybridIndex": "ponder.retrieval.hybrid",
-    "answer_question": "ponder.retrieval.methods",
-    "QAResult": "ponder.retrieval.methods",
-    "METHODS": "ponder.retrieval.methods",
 }
 
 if TYPE_CHECKING:
     from ponder.retrieval.dense import DenseIndex
     from ponder.retrieval.hybrid import HybridIndex
-    from ponder.retrieval.methods import METHODS, QAResult, answer_question
     from ponder.retrieval.sparse import SparseIndex
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ponder.errors import ConfigError, IndexLoadError, missing_extra
 from ponder.retrieval.documents import Chunk
-from ponder.retrieval.index import Hit, Index, register_kind
+from ponder.retrieval.index import Hit, Index
+from ponder.retrieval.protocols import TextEmbedder
 
 DENSE_KINDS = ("flat", "hnsw", "ivf")
 #: IVF trains once this many vectors are present (before that it searches exactly).
@@ -36,13 +36,12 @@ def _faiss():
     return faiss
 
 
-@register_kind
 class DenseIndex(Index):
     """Chunks embedded with ``embedder`` and searched by inner product.
 
     Args:
-        embedder: an :class:`~ponder.retrieval.embedder.Embedder` (or anything with ``name``,
-            ``dim`` and ``encode``).
+        embedder: an :class:`~ponder.retrieval.embedder.Embedder`, or any
+            :class:`~ponder.retrieval.protocols.TextEmbedder` (``name``, ``dim``, ``encode``).
         kind: ``"flat"`` (exact, the default), ``"hnsw"`` (graph, approximate; ``hnsw_m``
             neighbours, ``ef_search`` at query time) or ``"ivf"`` (inverted lists; trained on
             the vectors present once there are ``IVF_MIN_TRAIN``, ``nprobe`` lists searched).
@@ -52,7 +51,7 @@ class DenseIndex(Index):
 
     kind = "dense"
 
-    def __init__(self, embedder: Any, *, kind: str = "flat", hnsw_m: int = 32, ef_search: int = 64, nprobe: int = 8,
+    def __init__(self, embedder: TextEmbedder, *, kind: str = "flat", hnsw_m: int = 32, ef_search: int = 64, nprobe: int = 8,
                  batch_size: int = 32):
         super().__init__()
         if kind not in DENSE_KINDS:
@@ -140,7 +139,7 @@ class DenseIndex(Index):
             _faiss().write_index(self._faiss_index, str(folder / "dense.faiss"))
 
     @classmethod
-    def _empty(cls, embedder: Any, manifest: dict) -> DenseIndex:
+    def _empty(cls, embedder: TextEmbedder | None, manifest: dict) -> DenseIndex:
         cfg = manifest.get("dense", {})
         return cls(embedder, kind=cfg.get("kind", "flat"), hnsw_m=cfg.get("hnsw_m", 32),
                    ef_search=cfg.get("ef_search", 64), nprobe=cfg.get("nprobe", 8))

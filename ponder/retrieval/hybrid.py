@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from ponder.retrieval.dense import DenseIndex
 from ponder.retrieval.documents import Chunk
-from ponder.retrieval.index import Hit, Index, register_kind
+from ponder.retrieval.index import Hit, Index
+from ponder.retrieval.protocols import TextEmbedder
 from ponder.retrieval.sparse import SparseIndex
 
 
@@ -25,7 +25,6 @@ def reciprocal_rank_fusion(lists: list[list[Hit]], k: int, rrf_k: int = 60) -> l
     return [Hit(chunks[c], scores[c], r) for r, c in enumerate(best, 1)]
 
 
-@register_kind
 class HybridIndex(Index):
     """A dense and a sparse index over the same chunks, searched together and fused by RRF.
 
@@ -38,7 +37,7 @@ class HybridIndex(Index):
 
     kind = "hybrid"
 
-    def __init__(self, embedder: Any, *, dense_kind: str = "flat", candidates: int = 20, rrf_k: int = 60):
+    def __init__(self, embedder: TextEmbedder, *, dense_kind: str = "flat", candidates: int = 20, rrf_k: int = 60):
         super().__init__()
         self.dense = DenseIndex(embedder, kind=dense_kind)
         self.sparse = SparseIndex()
@@ -76,7 +75,7 @@ class HybridIndex(Index):
         self.sparse._write(folder)
 
     @classmethod
-    def _empty(cls, embedder: Any, manifest: dict) -> HybridIndex:
+    def _empty(cls, embedder: TextEmbedder | None, manifest: dict) -> HybridIndex:
         cfg = manifest.get("hybrid", {})
         index = cls(embedder, dense_kind=manifest.get("dense", {}).get("kind", "flat"),
                     candidates=cfg.get("candidates", 20), rrf_k=cfg.get("rrf_k", 60))

@@ -20,10 +20,11 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar, Literal
 
 from ponder.errors import IndexLoadError
-from ponder.retrieval.documents import Chunk
+from ponder.retrieval.documents import Chunk, Document
+from ponder.retrieval.protocols import TextEmbedder
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -59,7 +60,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def embedder_info(embedder: Any) -> dict | None:
+def embedder_info(embedder: TextEmbedder | None) -> dict | None:
     if embedder is None:
         return None
     return {"name": embedder.name, "dim": int(embedder.dim), "backend": getattr(embedder, "backend", "")}
@@ -74,8 +75,8 @@ class Index(abc.ABC):
     searches are fine.
     """
 
-    kind: ClassVar[str]
-    embedder: Any = None
+    kind: ClassVar[IndexKind]
+    embedder: TextEmbedder | None = None
 
     def __init__(self) -> None:
         self.chunks: list[Chunk] = []
@@ -83,7 +84,7 @@ class Index(abc.ABC):
         self.sources: dict[str, str] = {}  # doc_id -> the document's source (a path, an upload name)
 
     # ---- the interface -------------------------------------------------------------------------
-    def add(self, chunks: Iterable[Chunk], *, documents: Iterable[Any] = ()) -> int:
+    def add(self, chunks: Iterable[Chunk], *, documents: Iterable[Document] = ()) -> int:
         """Index ``chunks`` (replacing chunks with the same id); returns how many were added.
 
         ``documents`` (the :class:`~ponder.retrieval.documents.Document` objects the chunks came
@@ -198,7 +199,7 @@ class Index(abc.ABC):
         return folder
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, embedder: Any = None) -> Index:
+    def load(cls, folder: str | os.PathLike, embedder: TextEmbedder | None = None) -> Index:
         """Load an index saved by :meth:`save` (any kind when called on :class:`Index`).
 
         Args:
@@ -212,9 +213,9 @@ class Index(abc.ABC):
         recover(folder)
         manifest = read_manifest(folder)
         kind = manifest["kind"]
-        impl = INDEX_KINDS.get(kind)
-        if impl is None:
+        if kind not in INDEX_KINDS:
             raise IndexLoadError(f"{folder / MANIFEST}: unknown index kind {kind!r}", hint=f"known: {', '.join(INDEX_KINDS)}")
+        impl = index_class(kind)
         if cls is not Index and impl is not cls:
             raise IndexLoadError(f"{folder} holds a {kind} index, not a {cls.kind} one", hint="use open_index() to load any kind")
         verify_files(folder, manifest)
@@ -256,16 +257,32 @@ class Index(abc.ABC):
 
     @classmethod
     @abc.abstractmethod
-    def _empty(cls, embedder: Any, manifest: dict) -> Index:
+    def _empty(cls, embedder: TextEmbedder | None, manifest: dict) -> Index:
         """An empty instance configured from a manifest."""
 
 
-INDEX_KINDS: dict[str, type[Index]] = {}
+#: The name of an index kind, as recorded in a manifest.
+IndexKind = Literal["dense", "sparse", "hybrid"]
+
+#: Every index kind and its implementation (``module:class``). Named, not imported: the kinds'
+#: modules import this one, and :meth:`Index.load` imports the one a manifest names on first use,
+#: so loading works whichever modules the caller has imported.
+INDEX_KINDS: dict[IndexKind, str] = {
+    "dense": "ponder.retrieval.dense:DenseIndex",
+    "sparse": "ponder.retrieval.sparse:SparseIndex",
+    "hybrid": "ponder.retrieval.hybrid:HybridIndex",
+}
 
 
-def register_kind(cls: type[Index]) -> type[Index]:
-    INDEX_KINDS[cls.kind] = cls
-    return cls
+def index_class(kind: str) -> type[Index]:
+    """The class implementing an index kind (one of :data:`INDEX_KINDS`)."""
+    import importlib
+
+    try:
+        module, name = INDEX_KINDS[kind].split(":")  # type: ignore[index]
+    except KeyError:
+        raise IndexLoadError(f"unknown index kind {kind!r}", hint=f"known: {', '.join(INDEX_KINDS)}") from None
+    return getattr(importlib.import_module(module), name)
 
 
 def recover(folder: Path) -> bool:
@@ -323,10 +340,6 @@ def _read_chunks(path: Path) -> list[Chunk]:
     return chunks
 
 
-def open_index(folder: str | os.PathLike, embedder: Any = None) -> Index:
-    """Load an index folder of any kind (the manifest says which)."""
-    import ponder.retrieval.dense  # noqa: F401  (register the kinds)
-    import ponder.retrieval.hybrid  # noqa: F401
-    import ponder.retrieval.sparse  # noqa: F401
-
+def open_index(folder: str | os.PathLike, embedder: TextEmbedder | None = None) -> Index:
+    """Load an index folder of any kind (the manifest says which); the same as :meth:`Index.load`."""
     return Index.load(folder, embedder)

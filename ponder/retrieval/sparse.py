@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from ponder.errors import missing_extra
 from ponder.retrieval.documents import Chunk
-from ponder.retrieval.index import Hit, Index, register_kind
+from ponder.retrieval.index import Hit, Index
+from ponder.retrieval.protocols import TextEmbedder
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = frozenset(
@@ -32,13 +32,12 @@ def _bm25s():
     return bm25s
 
 
-@register_kind
 class SparseIndex(Index):
     """BM25 over chunk titles and texts (``k1``/``b`` as in bm25s's defaults)."""
 
     kind = "sparse"
 
-    def __init__(self, embedder: Any = None, *, k1: float = 1.5, b: float = 0.75):
+    def __init__(self, embedder: TextEmbedder | None = None, *, k1: float = 1.5, b: float = 0.75):
         super().__init__()
         self.embedder = None  # lexical: no embedder, so any embedder may load it
         self.k1, self.b = k1, b
@@ -92,7 +91,7 @@ class SparseIndex(Index):
             self._bm25.save(str(folder / "bm25"))
 
     @classmethod
-    def _empty(cls, embedder: Any, manifest: dict) -> SparseIndex:
+    def _empty(cls, embedder: TextEmbedder | None, manifest: dict) -> SparseIndex:
         cfg = manifest.get("sparse", {})
         return cls(k1=cfg.get("k1", 1.5), b=cfg.get("b", 0.75))
 

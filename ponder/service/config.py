@@ -76,6 +76,10 @@ class Limits(BaseModel):
     max_top_k: int = Field(50, ge=1)
     rate_per_minute: float = Field(600.0, ge=0, description="per API key; 0 = unlimited")
     rate_burst: int = Field(60, ge=1, description="requests a key may make at once before the rate applies")
+    #: failed authentications a client address may have (checked before any key work); a
+    #: client over it gets 429 for every /v1/ request until its bucket refills. 0 = unlimited
+    auth_failures_per_minute: float = Field(30.0, ge=0, description="per client address; 0 = unlimited")
+    auth_failure_burst: int = Field(10, ge=1, description="failed authentications at once before the rate applies")
     #: the most compute one ask may spend, whatever budget the client asks for
     max_budget: str = "calls=32,tokens=32000,retrievals=64"
     max_concurrent_asks: int = Field(8, ge=1, le=256, description="questions and chats worked on at once; more wait their turn")
@@ -115,6 +119,8 @@ class ServiceConfig(BaseModel):
     public_metrics: bool = True
     allow_url_fetch: bool = False
     url_fetch_timeout: float = Field(10.0, gt=0)
+    #: non-public addresses URL fetch may reach anyway: "10.0.0.0/8", "127.0.0.1", "127.0.0.1:8080"
+    url_fetch_allow: list[str] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
     log_level: str = "info"
 
@@ -122,6 +128,17 @@ class ServiceConfig(BaseModel):
     @classmethod
     def _expand(cls, v):
         return Path(v).expanduser() if isinstance(v, str | Path) else v
+
+    @field_validator("url_fetch_allow")
+    @classmethod
+    def _allow_list(cls, v):
+        from ponder.service.fetch import AllowList
+
+        try:
+            AllowList(v)
+        except Exception as e:  # noqa: BLE001 - a PonderError, reported as this field's error
+            raise ValueError(str(e)) from e
+        return v
 
     @property
     def keys_path(self) -> Path:

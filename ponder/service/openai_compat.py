@@ -13,21 +13,24 @@ official clients expect; ``stream_options.include_usage`` adds the final usage c
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any, Literal
 
 import anyio
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import StreamingResponse
 
 from ponder.errors import PonderError
-from ponder.retrieval.methods import METHODS
-from ponder.service import schemas
-from ponder.service.errors import ApiError, from_ponder
+from ponder.graphs.qa_methods import METHODS
+from ponder.service import rag, schemas
+from ponder.service.auth import AUTH, principal_of
+from ponder.service.container import Service
+from ponder.service.errors import ApiError, as_api_error
 from ponder.service.errors import body as error_body
+from ponder.service.prompt_limits import check_conversation, check_question
+from ponder.service.streaming import EmittingModel, run_with_events, sse, word_pieces
 from ponder.usage import Budget, Usage
 
 RAG_PREFIX = "ponder-rag/"
@@ -126,13 +129,17 @@ class ModelListing(BaseModel):
 def _chunk(cid: str, created: int, model: str, delta: dict, finish: str | None = None, index: int = 0) -> bytes:
     data = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
             "choices": [{"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}]}
-    return f"data: {json.dumps(data)}\n\n".encode()
+    return sse(None, data)
 
 
-def register(app: FastAPI, service, auth) -> None:
-    """Add the OpenAI-compatible routes to ``app``."""
-    from ponder.service.app import principal_of, run_with_events, word_pieces
+def _question(body: ChatRequest) -> str:
+    """What a ``ponder-rag/`` model answers: the last user message."""
+    return next((m.text() for m in reversed(body.messages) if m.role == "user"), "")
 
+
+def router(service: Service) -> APIRouter:
+    """The OpenAI-compatible routes of ``service``."""
+    api = APIRouter(dependencies=AUTH, tags=["openai"])
     config = service.config
 
     def cards(request: Request) -> list[dict]:
@@ -143,14 +150,12 @@ def register(app: FastAPI, service, auth) -> None:
                 for c in service.store.names() if p.allows(c)]
         return out
 
-    @app.get("/v1/models", response_model=ModelListing, tags=["openai"], dependencies=auth,
-             responses=schemas.errors(401, 429))
+    @api.get("/v1/models", response_model=ModelListing, responses=schemas.errors(401, 429, 503))
     def list_models(request: Request):
         """Served models and one ``ponder-rag/<collection>`` per collection this key may use."""
         return {"object": "list", "data": cards(request)}
 
-    @app.get("/v1/models/{model_id:path}", response_model=ModelCard, tags=["openai"], dependencies=auth,
-             responses=schemas.errors(401, 403, 404, 429))
+    @api.get("/v1/models/{model_id:path}", response_model=ModelCard, responses=schemas.errors(401, 403, 404, 429, 503))
     def get_model(model_id: str, request: Request):
         """One model card."""
         if model_id.startswith(RAG_PREFIX):
@@ -164,12 +169,9 @@ def register(app: FastAPI, service, auth) -> None:
         max_tokens = min(body.max_completion_tokens or body.max_tokens or config.limits.max_tokens,
                          config.limits.max_tokens)
         if body.model.startswith(RAG_PREFIX):
-            from ponder.service import rag
-            from ponder.service.app import EmittingModel
-
             name = body.model[len(RAG_PREFIX):]
             col = service.store.get(name)
-            question = next((m.text() for m in reversed(body.messages) if m.role == "user"), "")
+            question = _question(body)
             if not question.strip():
                 raise ApiError(422, "invalid_body", "messages: no user message with text to answer", param="messages")
             meta = body.metadata or {}
@@ -218,11 +220,14 @@ def register(app: FastAPI, service, auth) -> None:
             service.store.get(name)
             if body.n != 1:
                 raise ApiError(422, "invalid_body", "n: ponder-rag models give one answer (n = 1)", param="n")
+            check_question(_question(body), config.limits, param="messages")
         elif body.model not in config.model_names():
             raise ApiError(404, "model_not_found", f"model {body.model!r} is not served here", param="model",
                            hint="GET /v1/models lists them")
+        else:
+            check_conversation([m.text() for m in body.messages], config.limits)
 
-    @app.post("/v1/chat/completions", response_model=ChatCompletion, tags=["openai"], dependencies=auth,
+    @api.post("/v1/chat/completions", response_model=ChatCompletion,
               responses={200: {"content": {"text/event-stream": {}},
                                "description": "A chat completion, or with `stream: true` chat.completion.chunk events."},
                          **schemas.errors(400, 401, 403, 404, 413, 422, 429, 503)})
@@ -247,10 +252,8 @@ def register(app: FastAPI, service, auth) -> None:
                 yield _chunk(cid, created, body.model, {"role": "assistant", "content": ""}, index=i)
             async for ev in run_with_events(lambda emit: run_chat(body, emit), service.ask_limiter):
                 if ev["type"] == "exception":
-                    e = ev["error"]
-                    err = e if isinstance(e, ApiError) else (from_ponder(e) if isinstance(e, PonderError) else
-                                                             ApiError(500, "internal_error", f"internal error: {type(e).__name__}"))
-                    yield f"data: {json.dumps(error_body(err.status, err.code, err.message, err.param, err.hint))}\n\n".encode()
+                    err = as_api_error(ev["error"])
+                    yield sse(None, error_body(err.status, err.code, err.message, err.param, err.hint))
                     break
                 if ev["type"] != "result":
                     continue  # progress events have no place in the OpenAI stream format
@@ -263,7 +266,9 @@ def register(app: FastAPI, service, auth) -> None:
                     data = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": body.model,
                             "choices": [], "usage": {"prompt_tokens": out["prompt"], "completion_tokens": out["completion"],
                                                      "total_tokens": out["prompt"] + out["completion"]}}
-                    yield f"data: {json.dumps(data)}\n\n".encode()
-            yield b"data: [DONE]\n\n"
+                    yield sse(None, data)
+            yield sse(None, "[DONE]")
 
         return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    return api

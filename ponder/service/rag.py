@@ -202,8 +202,8 @@ def citations(col, evidence) -> list[dict]:
 
 def answer(question: str, col, *, model, method: str, usage, budget, top_k: int,
            emit: Callable[[dict], None] | None = None, **cfg):
-    """Run :func:`ponder.retrieval.answer_question` over a collection."""
-    from ponder.retrieval import answer_question
+    """Run :func:`ponder.graphs.qa_methods.answer_question` over a collection."""
+    from ponder.graphs.qa_methods import answer_question
 
     retriever = CollectionRetriever(col, emit)
     return answer_question(question, retriever, method=method, model=model, usage=usage, budget=budget,

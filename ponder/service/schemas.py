@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ponder.retrieval.methods import METHODS
+from ponder.graphs.qa_methods import METHODS
 
 Method = Literal[METHODS]
 IndexKind = Literal["hybrid", "dense", "sparse"]
@@ -28,7 +28,7 @@ class ErrorResponse(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": "Bad request"},
+    400: {"model": ErrorResponse, "description": "Bad request (e.g. a body that is not valid JSON)"},
     401: {"model": ErrorResponse, "description": "Missing or invalid API key"},
     403: {"model": ErrorResponse, "description": "The key may not use this collection, or the action is disabled"},
     404: {"model": ErrorResponse, "description": "No such collection, document, job or model"},
@@ -37,7 +37,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorResponse, "description": "Invalid body or parameters; `param` names the field"},
     429: {"model": ErrorResponse, "description": "Too many requests for this key (see Retry-After)"},
     500: {"model": ErrorResponse, "description": "Internal error"},
-    503: {"model": ErrorResponse, "description": "A model or index is unavailable"},
+    503: {"model": ErrorResponse, "description": "A model, collection, document or the keys file is unavailable"},
 }
 
 
@@ -189,9 +189,11 @@ class AskResponse(BaseModel):
 
 
 class Health(BaseModel):
+    """What ``/healthz`` shows anyone: counts and model names, no collection names or paths."""
+
     status: str
     version: str
-    collections: int
+    collections: int = Field(description="Collections loaded.")
+    collections_unavailable: int = Field(description="Collections whose files are damaged (not loaded).")
     models: dict[str, bool] = Field(description="Served model -> loaded yet.")
     jobs_active: int
-    load_errors: dict[str, str]

@@ -49,6 +49,15 @@ class Conflict(PonderError):
     """A collection that already exists (HTTP 409)."""
 
 
+class CollectionUnavailable(PonderError):
+    """A collection whose files are damaged, so it was not loaded (HTTP 503). Deleting it sets
+    its files aside under ``<data_dir>/damaged/``."""
+
+
+class DocumentUnavailable(PonderError):
+    """A committed document whose body file is missing or damaged (HTTP 503)."""
+
+
 def check_name(name: str) -> str:
     if not NAME_RE.match(name or "") or name in (".", ".."):
         raise ConfigError(
@@ -230,7 +239,14 @@ class Collection:
         meta = self.documents.get(doc_id)
         if meta is None:
             raise NotFound(f"no document {doc_id!r} in collection {self.name!r}")
-        body = json.loads((self.root / "docs" / meta["file"]).read_text())
+        try:
+            body = json.loads((self.root / "docs" / meta["file"]).read_text())
+        except (OSError, ValueError) as e:
+            log.error("document %r of collection %r: body file %s unreadable: %s", doc_id, self.name, meta["file"], e)
+            raise DocumentUnavailable(
+                f"the stored text of document {doc_id!r} in collection {self.name!r} is missing or damaged",
+                hint=f"DELETE /v1/collections/{self.name}/documents/{{doc_id}} removes it; ingest it again to restore it",
+            ) from e
         out = {k: v for k, v in meta.items() if k != "file"}
         return {**out, "doc_id": doc_id, "text": body.get("text", ""), "meta": body.get("meta", {})}
 
@@ -320,7 +336,8 @@ class Store:
     """Every collection under ``<data_dir>/collections``; loads them all when constructed."""
 
     def __init__(self, data_dir: Path, embedders: Embedders, *, default_kind: str = "hybrid"):
-        self.root = Path(data_dir) / "collections"
+        self.data_dir = Path(data_dir)
+        self.root = self.data_dir / "collections"
         self.root.mkdir(parents=True, exist_ok=True)
         self.embedders = embedders
         self.default_kind = default_kind
@@ -335,13 +352,17 @@ class Store:
                 self.collections[p.name] = Collection.open(p, embedders)
             except PonderError as e:
                 log.error("collection %s not loaded: %s", p.name, e)
-                self.load_errors[p.name] = str(e)
+                # callers see the reason without the server's paths (and never another library's hint)
+                self.load_errors[p.name] = str(e.message).replace(str(p), f"<collection {p.name}>")
 
     def get(self, name: str) -> Collection:
         col = self.collections.get(name)
         if col is None:
             if name in self.load_errors:
-                raise IndexLoadError(f"collection {name!r} failed to load: {self.load_errors[name]}")
+                raise CollectionUnavailable(
+                    f"collection {name!r} is damaged and was not loaded: {self.load_errors[name]}",
+                    hint=f"DELETE /v1/collections/{name} sets its files aside (under damaged/ in the service's "
+                         "data directory) so the name can be used again; or restore its files and restart the server")
             raise NotFound(f"no collection named {name!r}", hint="create it with POST /v1/collections")
         return col
 
@@ -354,6 +375,9 @@ class Store:
         if kind not in ("hybrid", "dense", "sparse"):
             raise ConfigError(f"unknown index kind {kind!r}", hint="one of hybrid, dense, sparse")
         with self._lock:
+            if name in self.load_errors:
+                raise Conflict(f"collection {name!r} exists but is damaged",
+                               hint=f"DELETE /v1/collections/{name} first (it sets the damaged files aside)")
             if name in self.collections or (self.root / name).exists():
                 raise Conflict(f"collection {name!r} already exists")
             col = Collection.create(self.root / name, name, kind, description, self.embedders)
@@ -361,7 +385,18 @@ class Store:
             return col
 
     def delete(self, name: str) -> None:
+        """Delete a collection; a damaged one is moved to ``<data_dir>/damaged/<name>-<time>``
+        instead, for its owner to inspect."""
         with self._lock:
+            if name in self.load_errors and name not in self.collections:
+                aside = self.data_dir / "damaged" / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}-{time.monotonic_ns()}"
+                aside.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(self.root / name, aside)
+                fsync_dir(self.root)
+                fsync_dir(aside.parent)
+                del self.load_errors[name]
+                log.warning("damaged collection %s set aside in %s", name, aside)
+                return
             col = self.get(name)
             with col.write_lock:
                 col.deleted = True

@@ -6,8 +6,9 @@ import pytest
 
 from ponder.errors import BudgetExceeded
 from ponder.graphs.adaptive_note import AdaptiveNoteConfig, run_adaptive_note
+from ponder.graphs.qa_methods import answer_question
 from ponder.models.scripted import ScriptedChatModel
-from ponder.retrieval import SparseIndex, answer_question, chunk_documents, read_document
+from ponder.retrieval import SparseIndex, chunk_documents, read_document
 from ponder.usage import Budget, Usage
 
 FACTS = {

@@ -1,7 +1,7 @@
 from rich.console import Console
 
+from ponder.graphs.qa_demo import qa_demo
 from ponder.models.scripted import ScriptedChatModel
-from ponder.retrieval.demo import qa_demo
 
 
 def test_qa_demo_prints_answer_and_evidence(monkeypatch):

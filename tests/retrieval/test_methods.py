@@ -3,9 +3,9 @@
 import pytest
 
 from ponder.errors import BudgetExceeded, ConfigError
+from ponder.graphs.qa_methods import METHODS, SCALING, answer_question
 from ponder.models.scripted import ScriptedChatModel
-from ponder.retrieval import METHODS, SparseIndex, answer_question, chunk_documents, read_document
-from ponder.retrieval.methods import SCALING
+from ponder.retrieval import SparseIndex, chunk_documents, read_document
 from ponder.usage import Budget, Usage
 
 DOCS = {

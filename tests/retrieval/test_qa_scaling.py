@@ -8,10 +8,11 @@ import pytest
 
 from ponder.errors import BudgetExceeded, ConfigError
 from ponder.evals.qa import parse_settings, run_qa_eval
+from ponder.graphs.qa_methods import answer_question
 from ponder.graphs.qa_scaling import LEVELS, orderings
 from ponder.graphs.qa_signals import Candidate, grounded, question_coverage, select_sentences, vote
 from ponder.models.scripted import ScriptedChatModel
-from ponder.retrieval import SparseIndex, answer_question, chunk_documents, read_document
+from ponder.retrieval import SparseIndex, chunk_documents, read_document
 from ponder.usage import Budget, Usage
 
 DOCS = {

@@ -32,36 +32,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    raise TypeError(v)
-
-
-def write_toml(path: Path, cfg: dict) -> None:
-    lines, tables = [], []
-    for k, v in cfg.items():
-        if isinstance(v, dict):
-            tables.append((k, v))
-        else:
-            lines.append(f"{k} = {toml_value(v)}")
-    for name, table in tables:
-        if all(isinstance(x, dict) for x in table.values()) and name == "models":
-            for mname, m in table.items():
-                lines.append(f'[models."{mname}"]')
-                lines += [f"{k} = {toml_value(v)}" for k, v in m.items()]
-        else:
-            lines.append(f"[{name}]")
-            lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
-    path.write_text("\n".join(lines) + "\n")
-
-
 class Server:
     """One ``ponder serve`` subprocess with its own data dir, config and keys."""
 
@@ -69,14 +39,17 @@ class Server:
         self.root = root
         self.data_dir = root / "data"
         self.port = free_port()
-        limits = {"rate_per_minute": 0, "commit_every": 8, **overrides.pop("limits", {})}
+        # no rate limits unless a test sets them (many tests make requests in quick succession),
+        # or the service's own defaults with default_limits=True
+        unlimited = {} if overrides.pop("default_limits", False) else {"rate_per_minute": 0, "auth_failures_per_minute": 0}
+        limits = {**unlimited, "commit_every": 8, **overrides.pop("limits", {})}
         self.cfg = {
             "host": "127.0.0.1", "port": self.port, "data_dir": str(self.data_dir),
             "rag_model": "scripted", "index": "sparse", "log_level": "warning",
             "models": {"scripted": dict(SCRIPTED)}, "limits": limits, **overrides,
         }
-        self.config_path = root / "service.toml"
-        write_toml(self.config_path, self.cfg)
+        self.config_path = root / "service.json"
+        self.config_path.write_text(json.dumps(self.cfg))
         store = KeyStore(self.data_dir / "keys.json")
         self.admin_key, _ = store.create("admin", ["*"])
         self.key_a, _ = store.create("team-a", ["alpha", "shared"])

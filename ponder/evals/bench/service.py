@@ -4,6 +4,12 @@ Starts a real ``ponder serve`` process on a free loopback port with its own temp
 ingests a small synthetic corpus, then runs ``clients`` concurrent clients posting ``/v1/ask``
 for ``seconds`` seconds and reports requests, errors, latency percentiles and throughput.
 
+Then it probes failed authentication: ``failed_auth_p50_ratio`` is the median latency of a
+wrong secret for a real key id over that of an unknown id (100 of each, interleaved, every key
+distinct; target <= 1.5: timing must not tell which ids exist), and ``failed_auth_429_share``
+the share of 429s among 200 rapid wrong-secret requests from one client to a second server
+with the default limits (target >= 0.5). The servers' configs are written as JSON.
+
 The load generator is bounded: it only ever connects to 127.0.0.1 (the server it started),
 stops issuing requests at the deadline or after ``max_requests``, and waits for in-flight
 requests at most ``timeout`` seconds.
@@ -30,9 +36,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ponder.errors import ConfigError, EnvError
 
 HOST = "127.0.0.1"  # the only address this load generator ever targets
+AUTH_PROBES = 100  # wrong-secret and unknown-id requests each, for failed_auth_p50_ratio
+RAPID_FAILURES = 200  # wrong-secret requests for failed_auth_429_share
 TOPICS = ["river", "mountain", "desert", "forest", "ocean", "glacier", "volcano", "island", "canyon", "lake"]
 
 
@@ -57,35 +67,14 @@ def questions(n: int) -> list[str]:
     return [f"What is the survey code of {TOPICS[i % len(TOPICS)]} number {i}?" for i in range(n)]
 
 
-def _toml(cfg: dict) -> str:
-    def val(v):
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int | float):
-            return repr(v)
-        if isinstance(v, list):
-            return "[" + ", ".join(val(x) for x in v) + "]"
-        return json.dumps(str(v))
-
-    lines = [f"{k} = {val(v)}" for k, v in cfg.items() if not isinstance(v, dict)]
-    for k, v in cfg.items():
-        if isinstance(v, dict) and k != "models":
-            lines.append(f"[{k}]")
-            lines += [f"{kk} = {val(vv)}" for kk, vv in v.items()]
-    for name, m in cfg.get("models", {}).items():
-        lines.append(f'[models."{name}"]')
-        lines += [f"{kk} = {val(vv)}" for kk, vv in m.items()]
-    return "\n".join(lines) + "\n"
-
-
 class _Server:
     def __init__(self, root: Path, cfg: dict):
         self.root, self.cfg = root, cfg
         self.url = f"http://{HOST}:{cfg['port']}"
-        (root / "service.toml").write_text(_toml(cfg))
+        (root / "service.json").write_text(json.dumps(cfg, indent=2))
         self.log = open(root / "server.log", "wb")
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "ponder.cli.main", "serve", "--config", str(root / "service.toml")],
+        self.proc = subprocess.Popen([sys.executable, "-m", "ponder.cli.main", "serve", "--config", str(root / "service.json")],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
     def wait(self, timeout: float) -> None:
@@ -115,12 +104,8 @@ class _Server:
 
 
 def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    s = sorted(values)
-    pos = (len(s) - 1) * q
-    lo, hi = int(pos), min(int(pos) + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+    """The ``q`` quantile (linear interpolation; 0 for no values)."""
+    return float(np.quantile(values, q)) if values else 0.0
 
 
 class _Conn:
@@ -132,10 +117,14 @@ class _Conn:
         self.reader = self.writer = None
 
     async def post(self, path: str, payload: dict, timeout: float) -> int:
+        return await self.request("POST", path, payload, timeout)
+
+    async def request(self, method: str, path: str, payload: dict | None, timeout: float, key: str | None = None) -> int:
+        """Send one request (``key`` instead of the connection's own) and return its status."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
-        data = json.dumps(payload).encode()
-        head = (f"POST {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\nAuthorization: Bearer {self.key}\r\n"
+        data = json.dumps(payload).encode() if payload is not None else b""
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\nAuthorization: Bearer {key or self.key}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n").encode()
         self.writer.write(head + data)
         try:
@@ -209,6 +198,61 @@ async def _load(port: int, key: str, *, clients: int, seconds: float, max_reques
     return {"latencies": latencies, "errors": errors, "elapsed": time.perf_counter() - start}
 
 
+def _wrong(key: str) -> str:
+    """``key`` with a different, random secret (its id stays real)."""
+    import secrets
+
+    return key.split("_", 2)[0] + "_" + key.split("_", 2)[1] + "_" + secrets.token_urlsafe(32)
+
+
+def _unknown() -> str:
+    """A well-formed key whose id no record has."""
+    import secrets
+
+    return f"pk_{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
+
+
+async def _failed_auth_latencies(port: int, key: str, n: int, timeout: float) -> tuple[list[float], list[float]]:
+    """Latencies of ``n`` wrong-secret requests for ``key``'s real id and ``n`` for unknown ids,
+    interleaved on one connection (every key distinct, so no failure is answered from memory)."""
+    conn, real, unknown = _Conn(port, key), [], []
+    try:
+        for i in range(2 * n):
+            probe = _wrong(key) if i % 2 == 0 else _unknown()
+            t0 = time.perf_counter()
+            status = await conn.request("GET", "/v1/collections", None, timeout, key=probe)
+            if status != 401:
+                raise EnvError(f"bench service: a wrong key got {status}, not 401")
+            (real if i % 2 == 0 else unknown).append(time.perf_counter() - t0)
+    finally:
+        conn.close()
+    return real, unknown
+
+
+async def _failed_auth_statuses(port: int, key: str, n: int, timeout: float) -> list[int]:
+    """Statuses of ``n`` rapid wrong-secret requests (distinct secrets for ``key``'s id) from one client."""
+    conn = _Conn(port, key)
+    try:
+        return [await conn.request("GET", "/v1/collections", None, timeout, key=_wrong(key)) for _ in range(n)]
+    finally:
+        conn.close()
+
+
+def _default_limits_429_share(root: Path, key: str, n: int, timeout: float) -> float:
+    """Share of 429s among ``n`` rapid wrong-secret requests to a server with the default limits."""
+    cfg = {"host": HOST, "port": _free_port(), "data_dir": str(root / "data"), "rag_model": "scripted",
+           "log_level": "warning", "index": "sparse", "models": {"scripted": {"kind": "scripted"}}}
+    server = _Server(root, cfg)
+    try:
+        server.wait(timeout=180)
+        statuses = asyncio.run(_failed_auth_statuses(cfg["port"], key, n, timeout))
+    finally:
+        server.stop()
+    if set(statuses) - {401, 429}:
+        raise EnvError(f"bench service: wrong keys got statuses {sorted(set(statuses))}")
+    return statuses.count(429) / len(statuses)
+
+
 def _scrape(text: str, name: str) -> float:
     total = 0.0
     for line in text.splitlines():
@@ -277,7 +321,10 @@ def run(*, quick: bool = False, model: str = "scripted", seconds: str | float | 
              {model: {"kind": "registry", "max_batch": max_batch}}
     cfg = {"host": HOST, "port": _free_port(), "data_dir": str(root / "data"), "rag_model": model, "index": index,
            "log_level": "warning", "default_method": method, "preload": True,
-           "limits": {"rate_per_minute": 0, "max_tokens": max_tokens, "commit_every": 256}, "models": models}
+           # no rate limits: the load measures the service, not its limits (the failed-auth 429
+           # share is measured on a second server with the defaults)
+           "limits": {"rate_per_minute": 0, "auth_failures_per_minute": 0, "max_tokens": max_tokens,
+                      "commit_every": 256}, "models": models}
     if embedder:
         cfg["embedder"] = embedder
     if torch_threads:
@@ -313,8 +360,15 @@ def run(*, quick: bool = False, model: str = "scripted", seconds: str | float | 
             out = asyncio.run(_load(cfg["port"], key, clients=clients, seconds=seconds, max_requests=max_requests,
                                     timeout=timeout, body={"collection": "bench"}, qs=questions(docs), progress=tick))
         after = httpx.get(server.url + "/metrics", headers={"Authorization": f"Bearer {key}"}).text
+        # failed authentication: a wrong secret for a real key id must cost what an unknown id does
+        real, unknown = asyncio.run(_failed_auth_latencies(cfg["port"], key, AUTH_PROBES, timeout))
     finally:
         server.stop()
+    try:
+        limited = root / "default-limits"
+        limited_key, _ = KeyStore(limited / "data" / "keys.json").create("bench", ["*"])
+        share_429 = _default_limits_429_share(limited, limited_key, RAPID_FAILURES, timeout)
+    finally:
         if not keep:
             shutil.rmtree(root, ignore_errors=True)
 
@@ -341,5 +395,13 @@ def run(*, quick: bool = False, model: str = "scripted", seconds: str | float | 
         "server_p50_ms": round((_hist_quantile(before, after, "/v1/ask", 0.5) or 0) * 1000, 1),
         "server_p95_ms": round((_hist_quantile(before, after, "/v1/ask", 0.95) or 0) * 1000, 1),
         "max_tokens": max_tokens,
-        "targets": {"errors": 0, "p95_ms": 250} if scripted else None,
+        # p50 of a wrong secret for a real key id over p50 of an unknown id (timing must not
+        # tell which ids exist), and the share of 429s among RAPID_FAILURES wrong-secret requests
+        # from one client with the default limits
+        "failed_auth_p50_ratio": round(_percentile(real, 0.5) / _percentile(unknown, 0.5), 3),
+        "failed_auth_p50_ms": round(_percentile(real, 0.5) * 1000, 3),
+        "unknown_id_p50_ms": round(_percentile(unknown, 0.5) * 1000, 3),
+        "failed_auth_429_share": round(share_429, 3),
+        "targets": {"errors": 0, "p95_ms": 250, "failed_auth_p50_ratio": 1.5, "failed_auth_429_share": 0.5}
+        if scripted else {"failed_auth_p50_ratio": 1.5, "failed_auth_429_share": 0.5},
     }

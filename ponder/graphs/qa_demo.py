@@ -39,8 +39,9 @@ def qa_demo(console: Any, model_name: str | None = None, *, method: str = "singl
     result as a dict."""
     from rich.markup import escape
 
+    from ponder.graphs.qa_methods import answer_question
     from ponder.models.registry import load_model
-    from ponder.retrieval import HybridIndex, answer_question, chunk_documents, read_document
+    from ponder.retrieval import HybridIndex, chunk_documents, read_document
 
     start = time.perf_counter()
     docs = [read_document(name, text, source=name) for name, text in CORPUS.items()]

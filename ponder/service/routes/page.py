@@ -10,8 +10,10 @@ client, so keys, collection scopes, budgets and rate limits apply to it unchange
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
+
+from ponder.service.container import Service
 
 #: No external resources, no framing; the page talks only to its own origin.
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
@@ -225,10 +227,13 @@ if (key) useKey(key);
 """
 
 
-def register(app: FastAPI) -> None:
-    """Serve the page at ``/`` (no key needed to load it; every call it makes needs one)."""
+def router(service: Service) -> APIRouter:
+    """The page at ``/`` (no key needed to load it; every call it makes needs one)."""
+    api = APIRouter()
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @api.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> HTMLResponse:
         return HTMLResponse(PAGE, headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
                                            "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"})
+
+    return api

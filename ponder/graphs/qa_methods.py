@@ -1,4 +1,5 @@
-"""Question answering over an index with five methods under one interface:
+"""Question answering over an index with six methods under one interface (they live with the
+graphs because they drive agents; :mod:`ponder.retrieval` below them only searches):
 
 - ``none``: the model alone (no retrieval);
 - ``single``: one top-k retrieval with the question, one answer;
@@ -20,19 +21,24 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from ponder.agents import answerer
 from ponder.errors import BudgetExceeded, ConfigError
+from ponder.models.base import ChatModel
 from ponder.retrieval.documents import Chunk
-from ponder.retrieval.index import Hit
+from ponder.retrieval.index import Hit, Index
 from ponder.usage import Budget, Usage, spend
 
-#: The Adaptive-Note methods and their stop rules (:class:`~ponder.graphs.adaptive_note.AdaptiveNoteConfig`).
-ADAPTIVE = {"adaptive-note": "judge", "adaptive-note-gain": "gain", "adaptive-note-graded": "graded"}
+#: The name of a QA method (see the module docstring).
+QAMethod = Literal["none", "single", "iterative", "adaptive-note", "adaptive-note-gain", "adaptive-note-graded",
+                   "vote", "vote-orders", "notes", "forage", "auto"]
+#: Every QA method name, in the order above.
+METHODS: tuple[QAMethod, ...] = get_args(QAMethod)
 #: The test-time scaling methods and the allocator (:mod:`ponder.graphs.qa_scaling`).
-SCALING = ("vote", "vote-orders", "notes", "forage", "auto")
-METHODS = ("none", "single", "iterative", *ADAPTIVE, *SCALING)
+SCALING: tuple[QAMethod, ...] = ("vote", "vote-orders", "notes", "forage", "auto")
+#: The Adaptive-Note methods and their stop rules (:class:`~ponder.graphs.adaptive_note.AdaptiveNoteConfig`).
+ADAPTIVE: dict[QAMethod, str] = {"adaptive-note": "judge", "adaptive-note-gain": "gain", "adaptive-note-graded": "graded"}
 
 
 @dataclass
@@ -97,7 +103,7 @@ def _unique(hits: list[Hit]) -> list[Hit]:
     return out
 
 
-def answer_question(question: str, index: Any = None, *, method: str = "single", model: Any = None,
+def answer_question(question: str, index: Index | None = None, *, method: QAMethod = "single", model: ChatModel | str | None = None,
                     usage: Usage | None = None, budget: Budget | None = None, top_k: int = 5, **cfg: Any) -> QAResult:
     """Answer ``question`` with ``method`` over ``index``.
 
