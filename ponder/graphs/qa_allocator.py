@@ -28,10 +28,12 @@ from typing import Any
 from ponder.agents import answerer
 from ponder.errors import BudgetExceeded, ConfigError
 from ponder.graphs.qa_scaling import (
+    RUNNERS,
     UNGROUNDED_WEIGHT,
     NoteLoop,
+    Scaled,
+    Search,
     _result,
-    _search,
     greedy_answers,
     orderings,
 )
@@ -58,7 +60,7 @@ def _fits(usage: Usage, tokens: int, calls: int = 1, retrievals: int = 0) -> str
     return ""
 
 
-def run_auto(question: str, index, llm, usage: Usage, *, top_k: int = 5, extra_orders: int = 2, max_rounds: int = 1,
+def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, extra_orders: int = 2, max_rounds: int = 1,
              agree_min: float = AGREE_MIN, coverage_min: float = COVERAGE_MIN, max_words: int = MAX_WORDS,
              ungrounded_weight: float = UNGROUNDED_WEIGHT):
     """Answer with as little compute as the question allows (see the module docstring).
@@ -75,14 +77,14 @@ def run_auto(question: str, index, llm, usage: Usage, *, top_k: int = 5, extra_o
                           **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in signals.items()}})
 
     def finish(cands, evidence, steps, stop, notes=()):
-        result = _result(question, cands, evidence, steps + decisions, usage, stop=stop, notes=notes,
+        result = _result(cands, evidence, steps + decisions, stop=stop, notes=notes,
                          ungrounded_weight=ungrounded_weight)
         result.extra["decisions"] = [{k: v for k, v in d.items() if k != "node"} for d in decisions]
         return result
 
     # stage 1: the cheapest answer
     usage.check(retrievals=1, calls=1)  # not even the first step fits: say so rather than answer blind
-    hits = _search(index, usage)(question, top_k)
+    hits = search(question, top_k)
     steps: list[dict] = [{"node": "retrieve", "query": question, "docs": [h.chunk.title for h in hits]}]
     cands = greedy_answers(llm, question, [hits], usage, ["order 1"], hits)
     first = cands[0]
@@ -114,7 +116,7 @@ def run_auto(question: str, index, llm, usage: Usage, *, top_k: int = 5, extra_o
             return finish(cands, hits, steps, "agreed after orders")
 
     # stage 3: more evidence, an extractive note beside the top passages
-    loop = NoteLoop(question, index, llm, usage, top_k=top_k)
+    loop = NoteLoop(question, search, llm, usage, top_k=top_k)
     loop.seed(hits, chosen.winner or first, question)
     loop.steps = []  # the first round is already logged above
     stop = f"rounds ({max_rounds})" if max_rounds else "no rounds allowed"
@@ -142,3 +144,18 @@ def run_auto(question: str, index, llm, usage: Usage, *, top_k: int = 5, extra_o
             stop = f"agreed after round {r}"
             break
     return finish(cands, loop.evidence, steps + loop.steps, stop, notes=loop.notes)
+
+
+def run_scaling(method: str, question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, **cfg: Any) -> Scaled:
+    """Run one scaling method of :mod:`ponder.graphs.qa_scaling` or ``auto`` with its settings;
+    unknown settings are a :class:`~ponder.errors.ConfigError` naming them and the known ones."""
+    import inspect
+
+    fn = run_auto if method == "auto" else RUNNERS.get(method)
+    if fn is None:
+        raise ConfigError(f"unknown scaling method {method!r}", hint=f"one of {', '.join([*RUNNERS, 'auto'])}")
+    known = [p for p in inspect.signature(fn).parameters if p not in ("question", "search", "llm", "usage", "top_k")]
+    unknown = sorted(set(cfg) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown {method} setting(s): {', '.join(unknown)}", hint=f"known: {', '.join(known)}")
+    return fn(question, search, llm, usage, top_k=top_k, **cfg)

@@ -139,9 +139,11 @@ def answer_question(question: str, index: Index | None = None, *, method: QAMeth
     elif method == "single":
         result = _single(question, index, llm, usage, top_k=top_k, **cfg)
     elif method in SCALING:
-        from ponder.graphs.qa_scaling import run_scaling
+        from ponder.graphs.qa_allocator import run_scaling
 
-        result = run_scaling(method, question, index, llm, usage, top_k=top_k, **cfg)
+        s = run_scaling(method, question, _retriever(index, usage), llm, usage, top_k=top_k, **cfg)
+        result = QAResult(s.answer, _unique(s.evidence), s.notes, s.steps, usage, raw=s.raw, stop=s.stop,
+                          best_note=s.best_note, extra=s.extra)
     elif method == "iterative":
         result = _iterative(question, index, llm, usage, top_k=top_k, **cfg)
     else:

@@ -27,12 +27,11 @@ answer, the method stops and answers from what it has (the first call itself mus
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ponder.agents import answerer, note_taker
 from ponder.errors import BudgetExceeded, ConfigError
-from ponder.graphs.qa_methods import QAResult, _retriever, _unique
 from ponder.graphs.qa_signals import (
     Candidate,
     f1_between,
@@ -74,8 +73,25 @@ LEVELS: dict[str, Level] = {
 }
 
 
-def _search(index, usage: Usage) -> Callable[[str, int], list[Hit]]:
-    return _retriever(index, usage)
+#: A retrieval that charges the question's ledger: ``search(query, k) -> hits``.
+Search = Callable[[str, int], list[Hit]]
+
+
+@dataclass
+class Scaled:
+    """What a scaling method returns (:func:`ponder.graphs.qa_methods.answer_question` wraps it in
+    a ``QAResult``): the voted answer and its reply, every hit retrieved (duplicates included), the
+    notes, the step log, why it stopped, and ``extra`` (agreement, grounding, candidates, the
+    allocator's decisions)."""
+
+    answer: str
+    raw: str
+    evidence: list[Hit]
+    notes: list[str]
+    steps: list[dict]
+    stop: str = ""
+    best_note: str = ""
+    extra: dict = field(default_factory=dict)
 
 
 def candidate(reply: str, source: str, passages: Sequence[Any], tokens: int = 0) -> Candidate:
@@ -117,13 +133,13 @@ def orderings(hits: Sequence[Any], count: int) -> list[list[Any]]:
     return out[:count] if len(hits) > 1 else [hits] * min(count, 1)
 
 
-def _result(question: str, cands: list[Candidate], evidence: list[Hit], steps: list[dict], usage: Usage, *,
-            stop: str = "", notes: Sequence[str] = (), ungrounded_weight: float = UNGROUNDED_WEIGHT):
+def _result(cands: list[Candidate], evidence: list[Hit], steps: list[dict], *, stop: str = "", notes: Sequence[str] = (),
+            ungrounded_weight: float = UNGROUNDED_WEIGHT) -> Scaled:
     chosen = vote(cands, ungrounded_weight=ungrounded_weight)
     winner = chosen.winner
     steps.append({"node": "vote", **chosen.to_dict(), "candidates": [c.to_dict() for c in cands]})
-    result = QAResult(winner.answer if winner else "", _unique(evidence), list(notes), steps, usage,
-                      raw=winner.raw if winner else "", stop=stop, best_note=notes[-1] if notes else "")
+    result = Scaled(winner.answer if winner else "", winner.raw if winner else "", list(evidence), list(notes), steps,
+                    stop=stop, best_note=notes[-1] if notes else "")
     result.extra.update(agreement=round(chosen.agreement, 4), grounded=bool(winner and winner.grounded),
                         candidates=len(cands), votes=[c.to_dict() for c in cands])
     rounds = [{k: v for k, v in s.items() if k != "node"} for s in steps if s.get("node") == "round"]
@@ -132,12 +148,12 @@ def _result(question: str, cands: list[Candidate], evidence: list[Hit], steps: l
     return result
 
 
-def run_vote(question: str, index, llm, usage: Usage, *, top_k: int = 5, samples: int = 4,
+def run_vote(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, samples: int = 4,
              temperature: float = TEMPERATURE, ungrounded_weight: float = UNGROUNDED_WEIGHT):
     """Self-consistency over samples (see the module docstring)."""
     if samples < 1:
         raise ConfigError(f"samples must be >= 1, got {samples}")
-    hits = _search(index, usage)(question, top_k)
+    hits = search(question, top_k)
     steps: list[dict] = [{"node": "retrieve", "query": question, "docs": [h.chunk.title for h in hits]}]
     cands = greedy_answers(llm, question, [hits], usage, ["greedy"], hits)
     stop = ""
@@ -146,15 +162,15 @@ def run_vote(question: str, index, llm, usage: Usage, *, top_k: int = 5, samples
             cands += sampled_answers(llm, question, hits, samples - 1, usage, temperature)
         except BudgetExceeded as e:
             stop = f"budget ({e.field})"
-    return _result(question, cands, hits, steps, usage, stop=stop, ungrounded_weight=ungrounded_weight)
+    return _result(cands, hits, steps, stop=stop, ungrounded_weight=ungrounded_weight)
 
 
-def run_orders(question: str, index, llm, usage: Usage, *, top_k: int = 5, orders: int = 3,
+def run_orders(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, orders: int = 3,
                ungrounded_weight: float = UNGROUNDED_WEIGHT):
     """Self-consistency over evidence orderings (see the module docstring)."""
     if orders < 1:
         raise ConfigError(f"orders must be >= 1, got {orders}")
-    hits = _search(index, usage)(question, top_k)
+    hits = search(question, top_k)
     steps: list[dict] = [{"node": "retrieve", "query": question, "docs": [h.chunk.title for h in hits]}]
     contexts = orderings(hits, orders)
     cands = greedy_answers(llm, question, contexts[:1], usage, ["order 1"], hits)
@@ -164,7 +180,7 @@ def run_orders(question: str, index, llm, usage: Usage, *, top_k: int = 5, order
             cands += greedy_answers(llm, question, contexts[1:], usage, [f"order {i}" for i in range(2, len(contexts) + 1)], hits)
         except BudgetExceeded as e:
             stop = f"budget ({e.field})"
-    return _result(question, cands, hits, steps, usage, stop=stop, ungrounded_weight=ungrounded_weight)
+    return _result(cands, hits, steps, stop=stop, ungrounded_weight=ungrounded_weight)
 
 
 class NoteLoop:
@@ -174,12 +190,12 @@ class NoteLoop:
     round's top passages plus the note; it returns the round's log entry with its signals.
     """
 
-    def __init__(self, question: str, index, llm, usage: Usage, *, top_k: int = 5, note: str = "extractive",
+    def __init__(self, question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, note: str = "extractive",
                  keep: int = NOTE_SENTENCES, top_evidence: int = TOP_EVIDENCE):
         if note not in ("extractive", "generated"):
             raise ConfigError(f"unknown note kind {note!r}", hint="extractive or generated")
         self.question, self.llm, self.usage = question, llm, usage
-        self.search = _search(index, usage)
+        self.search = search
         self.top_k, self.kind, self.keep, self.top_evidence = top_k, note, keep, top_evidence
         self.evidence: list[Hit] = []
         self.top: list[Hit] = []
@@ -245,12 +261,12 @@ class NoteLoop:
         return entry
 
 
-def run_notes(question: str, index, llm, usage: Usage, *, top_k: int = 5, rounds: int = 2, note: str = "extractive",
+def run_notes(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, rounds: int = 2, note: str = "extractive",
               keep: int = NOTE_SENTENCES, top_evidence: int = TOP_EVIDENCE, ungrounded_weight: float = UNGROUNDED_WEIGHT):
     """Extractive (or generated) notes beside the top evidence over ``rounds`` rounds."""
     if rounds < 1:
         raise ConfigError(f"rounds must be >= 1, got {rounds}")
-    loop = NoteLoop(question, index, llm, usage, top_k=top_k, note=note, keep=keep, top_evidence=top_evidence)
+    loop = NoteLoop(question, search, llm, usage, top_k=top_k, note=note, keep=keep, top_evidence=top_evidence)
     loop.step()
     stop = ""
     for _ in range(rounds - 1):
@@ -259,7 +275,7 @@ def run_notes(question: str, index, llm, usage: Usage, *, top_k: int = 5, rounds
         except BudgetExceeded as e:
             stop = f"budget ({e.field})"
             break
-    return _result(question, loop.cands, loop.evidence, loop.steps, usage, stop=stop, notes=loop.notes,
+    return _result(loop.cands, loop.evidence, loop.steps, stop=stop, notes=loop.notes,
                    ungrounded_weight=ungrounded_weight)
 
 
@@ -274,13 +290,13 @@ def settled(entry: dict, round_: int, *, gain_threshold: float, coverage_min: fl
     return ""
 
 
-def run_forage(question: str, index, llm, usage: Usage, *, top_k: int = 5, rounds: int = 3, note: str = "extractive",
+def run_forage(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, rounds: int = 3, note: str = "extractive",
                gain_threshold: float = 0.05, coverage_min: float = 0.6, keep: int = NOTE_SENTENCES,
                top_evidence: int = TOP_EVIDENCE, ungrounded_weight: float = UNGROUNDED_WEIGHT):
     """``notes`` that stops when the foraging signals say another round is not worth it."""
     if rounds < 1:
         raise ConfigError(f"rounds must be >= 1, got {rounds}")
-    loop = NoteLoop(question, index, llm, usage, top_k=top_k, note=note, keep=keep, top_evidence=top_evidence)
+    loop = NoteLoop(question, search, llm, usage, top_k=top_k, note=note, keep=keep, top_evidence=top_evidence)
     loop.step()
     stop = f"rounds ({rounds})"
     for r in range(2, rounds + 1):
@@ -293,30 +309,10 @@ def run_forage(question: str, index, llm, usage: Usage, *, top_k: int = 5, round
         if why:
             stop = why
             break
-    return _result(question, loop.cands, loop.evidence, loop.steps, usage, stop=stop, notes=loop.notes,
+    return _result(loop.cands, loop.evidence, loop.steps, stop=stop, notes=loop.notes,
                    ungrounded_weight=ungrounded_weight)
 
 
-#: The scaling methods by name (the allocator ``auto`` is :func:`ponder.graphs.qa_allocator.run_auto`).
+#: The scaling methods by name (the allocator ``auto`` and the dispatch are in :mod:`ponder.graphs.qa_allocator`).
 RUNNERS: dict[str, Callable[..., Any]] = {"vote": run_vote, "vote-orders": run_orders, "notes": run_notes,
                                           "forage": run_forage}
-
-
-def run_scaling(method: str, question: str, index, llm, usage: Usage, *, top_k: int = 5, **cfg: Any):
-    """Run one scaling method (or ``auto``) with its settings; unknown settings are a
-    :class:`~ponder.errors.ConfigError` naming them."""
-    import inspect
-
-    if method == "auto":
-        from ponder.graphs.qa_allocator import run_auto as fn
-    elif method in RUNNERS:
-        fn = RUNNERS[method]
-    else:
-        raise ConfigError(f"unknown scaling method {method!r}", hint=f"one of {', '.join([*RUNNERS, 'auto'])}")
-    known = [p for p in inspect.signature(fn).parameters if p not in ("question", "index", "llm", "usage", "top_k")]
-    unknown = sorted(set(cfg) - set(known))
-    if unknown:
-        raise ConfigError(f"unknown {method} setting(s): {', '.join(unknown)}", hint=f"known: {', '.join(known)}")
-    if index is None:
-        raise ConfigError(f"method {method!r} needs an index", hint="build one with `ponder qa index PATH --out DIR`")
-    return fn(question, index, llm, usage, top_k=top_k, **cfg)
