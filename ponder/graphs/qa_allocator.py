@@ -41,6 +41,9 @@ from ponder.graphs.qa_signals import Vote, question_coverage, vote
 from ponder.usage import Usage
 
 #: Thresholds of the allocator, chosen on the first 50 HotpotQA questions (docs/RESULTS.md).
+FIRST = "single"
+EXTRA_ORDERS = 2
+MAX_ROUNDS = 1
 AGREE_MIN = 0.6
 COVERAGE_MIN = 0.6
 MAX_WORDS = 6
@@ -60,14 +63,24 @@ def _fits(usage: Usage, tokens: int, calls: int = 1, retrievals: int = 0) -> str
     return ""
 
 
-def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, extra_orders: int = 2, max_rounds: int = 1,
-             agree_min: float = AGREE_MIN, coverage_min: float = COVERAGE_MIN, max_words: int = MAX_WORDS,
-             ungrounded_weight: float = UNGROUNDED_WEIGHT):
+def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, first: str = FIRST,
+             extra_orders: int = EXTRA_ORDERS, max_rounds: int = MAX_ROUNDS, agree_min: float = AGREE_MIN,
+             coverage_min: float = COVERAGE_MIN, max_words: int = MAX_WORDS,
+             ungrounded_weight: float = UNGROUNDED_WEIGHT) -> Scaled:
     """Answer with as little compute as the question allows (see the module docstring).
+
+    Args:
+        first: the cheap first stage: ``notes`` (one round of the ``notes`` method: the top
+            passages plus an extractive note) or ``single`` (all top-k passages).
+        extra_orders: answers over other orderings of the passages when the first is uncertain
+            (``single`` only).
+        max_rounds: the most further retrieval rounds.
 
     Raises:
         BudgetExceeded: the budget does not allow even the first retrieval and answer.
     """
+    if first not in ("single", "notes"):
+        raise ConfigError(f"unknown first stage {first!r}", hint="single or notes")
     if extra_orders < 0 or max_rounds < 0:
         raise ConfigError(f"extra_orders and max_rounds must be >= 0, got {extra_orders} and {max_rounds}")
     decisions: list[dict] = []
@@ -84,20 +97,25 @@ def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5
 
     # stage 1: the cheapest answer
     usage.check(retrievals=1, calls=1)  # not even the first step fits: say so rather than answer blind
-    hits = search(question, top_k)
-    steps: list[dict] = [{"node": "retrieve", "query": question, "docs": [h.chunk.title for h in hits]}]
-    cands = greedy_answers(llm, question, [hits], usage, ["order 1"], hits)
-    first = cands[0]
-    coverage = question_coverage(question, hits)
-    words = len(first.answer.split())
-    confident = first.grounded and coverage >= coverage_min and 0 < words <= max_words
-    decide("single", "stop" if confident else "escalate", grounded=first.grounded, coverage=coverage, words=words)
+    loop = NoteLoop(question, search, llm, usage, top_k=top_k)
+    if first == "notes":
+        entry = loop.step()
+        hits, cands, coverage = loop.top, [loop.cands[-1]], entry["coverage"]
+    else:
+        hits = search(question, top_k)
+        cands = greedy_answers(llm, question, [hits], usage, ["order 1"], hits)
+        coverage = question_coverage(question, hits)
+    steps: list[dict] = [] if first == "notes" else [{"node": "retrieve", "query": question, "docs": [h.chunk.title for h in hits]}]
+    head = cands[0]
+    words = len(head.answer.split())
+    confident = head.grounded and coverage >= coverage_min and 0 < words <= max_words
+    decide(first, "stop" if confident else "escalate", grounded=head.grounded, coverage=coverage, words=words)
     if confident:
-        return finish(cands, hits, steps, "confident after single")
+        return finish(cands, hits, loop.steps + steps, f"confident after {first}", notes=loop.notes)
 
-    # stage 2: other orderings of the same passages
+    # stage 2 (single only): other orderings of the same passages
     chosen: Vote = vote(cands, ungrounded_weight=ungrounded_weight)
-    contexts = orderings(hits, 1 + extra_orders)[1:]
+    contexts = orderings(hits, 1 + extra_orders)[1:] if first == "single" else []
     if contexts:
         over = _fits(usage, _estimate(llm, question, contexts))
         if over:
@@ -115,15 +133,13 @@ def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5
         if agreed:
             return finish(cands, hits, steps, "agreed after orders")
 
-    # stage 3: more evidence, an extractive note beside the top passages
-    loop = NoteLoop(question, search, llm, usage, top_k=top_k)
-    loop.seed(hits, chosen.winner or first, question)
-    loop.steps = []  # the first round is already logged above
+    # stage 3: more evidence, an extractive note beside the top passages, round after round
+    if first == "single":
+        loop.seed(hits, chosen.winner or head, question)  # the next round's query carries the current answer
     stop = f"rounds ({max_rounds})" if max_rounds else "no rounds allowed"
     for r in range(1, max_rounds + 1):
         # generous: the round's prompt shows the top passages and the note's sentences, fewer than these
-        estimate = _estimate(llm, question, [list(hits) + loop.context()])
-        over = _fits(usage, estimate, retrievals=1)
+        over = _fits(usage, _estimate(llm, question, [list(hits) + loop.context()]), retrievals=1)
         if over:
             decide(f"round {r}", f"skip (budget: {over})")
             stop = f"budget ({over})"

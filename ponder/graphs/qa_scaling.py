@@ -1,7 +1,7 @@
 """QA methods that turn more test-time compute into better answers with a small model, each with a
 compute knob (its *level*):
 
-- ``vote`` (``samples``: 1, 4, 8): one top-k retrieval; the greedy answer plus ``samples - 1``
+- ``vote`` (``samples``: 1, 3, 5): one top-k retrieval; the greedy answer plus ``samples - 1``
   sampled ones (temperature 0.7); the answer is chosen by :func:`~ponder.graphs.qa_signals.vote`
   (consensus by token F1, grounded answers weighted up).
 - ``vote-orders`` (``orders``: 1, 2, 3): the same retrieval, greedy answers over ``orders``
@@ -66,7 +66,7 @@ class Level:
 
 #: Each scaling method's compute knob and its measured levels.
 LEVELS: dict[str, Level] = {
-    "vote": Level("samples", (1, 4, 8)),
+    "vote": Level("samples", (1, 3, 5)),
     "vote-orders": Level("orders", (1, 2, 3)),
     "notes": Level("rounds", (1, 2, 3)),
     "forage": Level("gain_threshold", (0.2, 0.1, 0.05)),

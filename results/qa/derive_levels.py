@@ -66,7 +66,7 @@ def main() -> None:
     ap.add_argument("--coverage", type=float, default=0.6, help="forage: the question coverage that allows stopping")
     args = ap.parse_args()
     items = {it.id: it for it in load_dataset("hotpotqa").items}
-    plans = [("vote-samples-8.jsonl", "samples", (1, 4)), ("vote-orders-orders-3.jsonl", "orders", (1, 2)),
+    plans = [("vote-samples-5.jsonl", "samples", (1, 3)), ("vote-orders-orders-3.jsonl", "orders", (1, 2)),
              ("notes-rounds-3.jsonl", "rounds", (1, 2))]
     for name, setting, levels in plans:
         path = HERE / name
