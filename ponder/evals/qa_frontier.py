@@ -34,7 +34,7 @@ def _method(label: str) -> str:
     """The method of a run label ``METHOD-KEY-VALUE...`` (``vote-orders-orders-3`` -> ``vote-orders``)."""
     parts = label.split("-")
     for i in range(1, len(parts)):
-        if parts[i] in ("samples", "orders", "rounds", "budget", "max_rounds", "extra_orders", "gain_threshold"):
+        if parts[i] in ("samples", "orders", "rounds", "budget", "max_rounds", "extra_orders", "gain_threshold", "first"):
             return "-".join(parts[:i])
     return label
 

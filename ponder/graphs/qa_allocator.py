@@ -3,15 +3,17 @@ question needs it rather than uniformly).
 
 The allocator starts cheap and escalates only while the answer is uncertain:
 
-1. ``single``: one top-k retrieval, one greedy answer. Stop when the answer is grounded in the
-   passages, short (an answer, not a sentence about the question) and the passages cover the
-   question's content words.
-2. ``orders``: ``extra_orders`` more greedy answers over other orderings of the same passages
-   (one batched call), voted with the first. Stop when the vote agrees (``agree_min``) on a
-   grounded answer.
-3. ``round``: up to ``max_rounds`` retrieval rounds with an extractive note (the question plus
-   the current answer as the query; the note beside the top passages), each answer voted with
-   all before; stop as soon as the vote agrees on a grounded answer.
+1. ``first``: ``notes`` (the default, chosen on the first 50 HotpotQA questions: one round of the
+   ``notes`` method, the top two passages plus an extractive note, is cheaper than ``single``
+   and answered better there) or ``single`` (one top-k retrieval, one greedy answer). Stop when
+   the answer is grounded in the passages, short (``max_words``: an answer, not a sentence about
+   the question) and the passages cover the question's content words (``coverage_min``).
+2. ``orders`` (``first="single"`` only): ``extra_orders`` more greedy answers over other
+   orderings of the same passages (one batched call), voted with the first. Stop when the vote
+   agrees (``agree_min``) on a grounded answer.
+3. ``round``: up to ``max_rounds`` further retrieval rounds with the extractive note (the
+   question plus the current answer as the query; the note beside the top passages), each
+   answer voted with all before; stop as soon as the vote agrees on a grounded answer.
 
 A ``budget`` (tokens, calls, retrievals per question) is respected: before each stage the
 allocator estimates its worst-case tokens (the prompts plus ``max_tokens`` per answer) and skips it
@@ -41,9 +43,9 @@ from ponder.graphs.qa_signals import Vote, question_coverage, vote
 from ponder.usage import Usage
 
 #: Thresholds of the allocator, chosen on the first 50 HotpotQA questions (docs/RESULTS.md).
-FIRST = "single"
+FIRST = "notes"
 EXTRA_ORDERS = 2
-MAX_ROUNDS = 1
+MAX_ROUNDS = 2
 AGREE_MIN = 0.6
 COVERAGE_MIN = 0.6
 MAX_WORDS = 6

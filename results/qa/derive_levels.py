@@ -45,13 +45,11 @@ def derive(row: dict, cands: list[Candidate], item, *, weight: float, rounds: li
                          item.supporting_titles, titles)
     full = sum(c["tokens"] for c in row["extra"]["votes"]) or 1
     tokens = sum(c.tokens for c in cands)
-    usage = {"calls": len({c.source.split()[0] for c in cands}) if rounds is None else len(cands),
-             "tokens": tokens, "retrievals": len(rounds) if rounds is not None else 1}
-    if source.startswith("vote-orders"):
-        usage["calls"] = 1 if len(cands) == 1 else 2
-    elif source.startswith("vote"):
-        usage["calls"] = 1 if len(cands) == 1 else 2
-    return {"id": row["id"], "kind": "qa", "strategy": row["strategy"] if rounds is None or "stop" not in level else "forage",
+    # notes: one call and one retrieval per round; vote / vote-orders: the greedy call, then one
+    # call for all the samples (or all the other orderings)
+    usage = {"calls": len(cands) if rounds is not None else min(len(cands), 2), "tokens": tokens,
+             "retrievals": len(rounds) if rounds is not None else 1}
+    return {"id": row["id"], "kind": "qa", "strategy": "forage" if "stop" in level else row["strategy"],
             "model": row["model"], "dataset": row["dataset"], "settings": level, "derived_from": source,
             "success": bool(metrics["acc"]), "score": metrics["f1"], "metrics": metrics, "usage": usage,
             "seconds": round(row["seconds"] * tokens / full, 3), "prediction": winner.answer if winner else "",

@@ -102,17 +102,21 @@ def test_more_samples_cost_more(index):
 
 def test_allocator_stops_early_when_the_cheap_answer_is_confident(index):
     usage = Usage()
-    result = answer_question("Who founded Apple Inc.?", index, method="auto", model=agreeing(), usage=usage, top_k=3)
-    assert result.answer == "Steve Jobs"
-    assert (usage.calls, usage.retrievals) == (1, 1)
-    assert result.extra["decisions"] == [{"stage": "single", "decision": "stop", "grounded": True, "coverage": 1.0, "words": 2}]
-    assert result.stop == "confident after single"
+    for first in ("single", "notes"):
+        usage = Usage()
+        result = answer_question("Who founded Apple Inc.?", index, method="auto", model=agreeing(), usage=usage, top_k=3,
+                                 first=first)
+        assert result.answer == "Steve Jobs"
+        assert (usage.calls, usage.retrievals) == (1, 1)
+        assert result.extra["decisions"] == [{"stage": first, "decision": "stop", "grounded": True, "coverage": 1.0,
+                                              "words": 2}]
+        assert result.stop == f"confident after {first}"
 
 
 def test_allocator_escalates_when_answers_disagree(index):
     usage = Usage()
     llm = disagreeing()
-    result = answer_question(QUESTION, index, method="auto", model=llm, usage=usage, top_k=3, max_rounds=2)
+    result = answer_question(QUESTION, index, method="auto", model=llm, usage=usage, top_k=3, max_rounds=2, first="single")
     stages = [(d["stage"], d["decision"]) for d in result.extra["decisions"]]
     assert stages[0] == ("single", "escalate") and stages[1] == ("orders", "escalate")
     assert stages[-1][0] == "round 2" and stages[-1][1].startswith("stop")
@@ -125,17 +129,28 @@ def test_allocator_escalates_when_answers_disagree(index):
 def test_allocator_stops_when_the_orders_agree(index):
     llm = ScriptedChatModel([(r"Answer in a few words", "Steve Jobs founded the company that designs the iPhone")])
     usage = Usage()
-    result = answer_question(QUESTION, index, method="auto", model=llm, usage=usage, top_k=3)
+    result = answer_question(QUESTION, index, method="auto", model=llm, usage=usage, top_k=3, first="single")
     # a sentence, not an answer: escalate once; the orders agree but the answer is not grounded
     assert [d["stage"] for d in result.extra["decisions"]][:2] == ["single", "orders"]
     llm = ScriptedChatModel([(r"Answer in a few words", "Steve Jobs, Steve Wozniak and Ronald Wayne in 1976")])
     usage = Usage()
-    result = answer_question(QUESTION, index, method="auto", model=llm, usage=usage, top_k=3)
+    result = answer_question(QUESTION, index, method="auto", model=llm, usage=usage, top_k=3, first="single")
     assert [(d["stage"], d["decision"]) for d in result.extra["decisions"]] == [("single", "escalate"), ("orders", "stop")]
     assert usage.retrievals == 1
 
 
-@pytest.mark.parametrize("method,settings", [("auto", {"max_rounds": 3}), ("vote", {"samples": 8}),
+def test_notes_first_allocator_escalates_round_by_round_until_the_vote_agrees(index):
+    usage = Usage()
+    result = answer_question(QUESTION, index, method="auto", model=disagreeing(), usage=usage, top_k=3, max_rounds=3)
+    decisions = [(d["stage"], d["decision"]) for d in result.extra["decisions"]]
+    # every round shows the same top passage first, so the invented answer repeats; never grounded:
+    # no stop before the last round
+    assert decisions == [("notes", "escalate"), ("round 1", "escalate"), ("round 2", "escalate"),
+                         ("round 3", "stop (last stage)")]
+    assert usage.calls == usage.retrievals == 4 and result.notes
+
+
+@pytest.mark.parametrize("method,settings", [("auto", {"max_rounds": 3}), ("auto", {"first": "single", "max_rounds": 3}), ("vote", {"samples": 8}),
                                              ("vote-orders", {"orders": 5}), ("notes", {"rounds": 3}),
                                              ("forage", {"rounds": 4})])
 def test_budgets_are_never_exceeded(method, settings, index):
@@ -178,7 +193,8 @@ def test_eval_rows_log_the_allocators_decisions(tmp_path, musique_records):
                        budget="tokens=900", max_rounds=2)
     row = rows[0]
     assert row["strategy"] == "auto" and row["settings"] == {"max_rounds": 2, "budget": {"tokens": 900}}
-    assert row["extra"]["decisions"][0]["stage"] == "single" and row["usage"]["tokens"] <= 900
+    assert row["extra"]["decisions"][0]["decision"] == "escalate" and row["extra"]["votes"]
+    assert row["extra"]["decisions"][0]["stage"] == "notes" and row["usage"]["tokens"] <= 900
 
 
 def test_paired_bootstrap_intervals():
