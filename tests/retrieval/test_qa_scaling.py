@@ -210,3 +210,27 @@ def test_paired_bootstrap_intervals():
     assert mean == 0.0 and lo < 0 < hi
     with pytest.raises(ConfigError, match="equally long"):
         paired_bootstrap([1.0], [])
+
+
+def test_frontier_rows_and_plot(tmp_path):
+    from ponder.evals.qa_frontier import frontier, markdown, plot
+
+    def write(name, f1s, tokens):
+        rows = [{"id": f"q{i}", "metrics": {"em": 0.0, "f1": f, "acc": float(f > 0.5)}, "usage": {"tokens": tokens, "calls": 1},
+                 "seconds": 1.0} for i, f in enumerate(f1s)]
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return path
+
+    files = [write("single", [0.0, 0.2, 0.4, 0.0], 800), write("notes-rounds-2", [1.0, 0.2, 0.4, 0.6], 900),
+             write("notes-rounds-1", [0.0, 0.2, 1.0, 0.0], 450)]
+    rows = frontier(files, baseline="single", splits={"first 2": ["q0", "q1"], "all 4": ["q0", "q1", "q2", "q3"]},
+                    resamples=500)
+    by = {(r["run"], r["split"]): r for r in rows}
+    assert by[("notes-rounds-2", "all 4")]["f1"] == pytest.approx(0.55) and by[("notes-rounds-2", "all 4")]["method"] == "notes"
+    assert by[("notes-rounds-2", "all 4")]["d_f1"] == pytest.approx(0.4) and by[("single", "all 4")]["d_f1"] == 0.0
+    assert by[("notes-rounds-1", "first 2")]["questions"] == 2 and by[("notes-rounds-1", "first 2")]["tokens"] == 450
+    assert "| notes-rounds-2 | all 4 | 4 |" in markdown(rows)
+    assert plot(rows, tmp_path / "f.png", split="all 4").stat().st_size > 1000
+    with pytest.raises(ConfigError, match="baseline"):
+        frontier(files, baseline="none", splits={"all": ["q0"]})
