@@ -51,9 +51,10 @@ COVERAGE_MIN = 0.6
 MAX_WORDS = 6
 
 
-def _estimate(llm, question: str, contexts: Sequence[Sequence[Any]]) -> int:
-    """Worst-case tokens of one greedy answer per context: the prompts plus ``max_tokens`` each."""
-    return sum(llm.count_tokens(answerer.messages(question, passages=c)) + answerer.MAX_TOKENS for c in contexts)
+def _estimate(llm, question: str, contexts: Sequence[Sequence[Any]], slack: float = 1.0) -> int:
+    """Tokens of one greedy answer per context: the prompts (times ``slack``) plus ``max_tokens`` each."""
+    return sum(int(llm.count_tokens(answerer.messages(question, passages=c)) * slack) + answerer.MAX_TOKENS
+               for c in contexts)
 
 
 def _fits(usage: Usage, tokens: int, calls: int = 1, retrievals: int = 0) -> str:
@@ -140,8 +141,10 @@ def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5
         loop.seed(hits, chosen.winner or head, question)  # the next round's query carries the current answer
     stop = f"rounds ({max_rounds})" if max_rounds else "no rounds allowed"
     for r in range(1, max_rounds + 1):
-        # generous: the round's prompt shows the top passages and the note's sentences, fewer than these
-        over = _fits(usage, _estimate(llm, question, [list(hits) + loop.context()]), retrievals=1)
+        # the next round shows the same top passages and a note of as many sentences as now, which
+        # may be longer: a quarter more than the current prompt (the model's own worst-case check
+        # before the call still guards the limit)
+        over = _fits(usage, _estimate(llm, question, [loop.context()], slack=1.25), retrievals=1)
         if over:
             decide(f"round {r}", f"skip (budget: {over})")
             stop = f"budget ({over})"
