@@ -83,6 +83,26 @@ def markdown(rows: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
+def compact(rows: Sequence[dict], *, whole: str) -> str:
+    """One line per run: the ``whole`` split's EM, F1, acc, compute and intervals, with the F1
+    (and its difference to the baseline) of every other split beside it."""
+    others = [s for s in dict.fromkeys(r["split"] for r in rows) if s != whole]
+    by = {(r["run"], r["split"]): r for r in rows}
+    head = (["run", "tokens/q", "calls/q", "seconds/q", "EM", "F1", "acc", "ΔF1 [95% CI]", "Δacc [95% CI]"]
+            + [f"F1 {s} (ΔF1 [95% CI])" for s in others])
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for run in dict.fromkeys(r["run"] for r in rows if r["split"] == whole):
+        r = by[(run, whole)]
+        cells = [run, f"{r['tokens']:.0f}", f"{r['calls']:.2f}", f"{r['seconds']:.1f}", f"{r['em']:.3f}", f"{r['f1']:.3f}",
+                 f"{r['acc']:.3f}", f"{r['d_f1']:+.3f} [{r['d_f1_lo']:+.3f}, {r['d_f1_hi']:+.3f}]",
+                 f"{r['d_acc']:+.3f} [{r['d_acc_lo']:+.3f}, {r['d_acc_hi']:+.3f}]"]
+        for s in others:
+            o = by.get((run, s))
+            cells.append(f"{o['f1']:.3f} ({o['d_f1']:+.3f} [{o['d_f1_lo']:+.3f}, {o['d_f1_hi']:+.3f}])" if o else "")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def plot(rows: Sequence[dict], path: str | os.PathLike, *, split: str) -> Path:
     """F1 against tokens per question (log scale) for one split, a line per method through its levels."""
     import matplotlib

@@ -213,7 +213,7 @@ def test_paired_bootstrap_intervals():
 
 
 def test_frontier_rows_and_plot(tmp_path):
-    from ponder.evals.qa_frontier import frontier, markdown, plot
+    from ponder.evals.qa_frontier import compact, frontier, markdown, plot
 
     def write(name, f1s, tokens):
         rows = [{"id": f"q{i}", "metrics": {"em": 0.0, "f1": f, "acc": float(f > 0.5)}, "usage": {"tokens": tokens, "calls": 1},
@@ -231,6 +231,8 @@ def test_frontier_rows_and_plot(tmp_path):
     assert by[("notes-rounds-2", "all 4")]["d_f1"] == pytest.approx(0.4) and by[("single", "all 4")]["d_f1"] == 0.0
     assert by[("notes-rounds-1", "first 2")]["questions"] == 2 and by[("notes-rounds-1", "first 2")]["tokens"] == 450
     assert "| notes-rounds-2 | all 4 | 4 |" in markdown(rows)
+    line = next(x for x in compact(rows, whole="all 4").splitlines() if x.startswith("| notes-rounds-2 |"))
+    assert "| 0.550 |" in line and line.count("[") == 3  # all 4: ΔF1, Δacc; first 2: ΔF1
     assert plot(rows, tmp_path / "f.png", split="all 4").stat().st_size > 1000
     with pytest.raises(ConfigError, match="baseline"):
         frontier(files, baseline="none", splits={"all": ["q0"]})
