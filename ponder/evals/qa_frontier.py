@@ -31,12 +31,12 @@ def _label(path: str | os.PathLike) -> str:
 
 
 def _method(label: str) -> str:
-    """The method of a run label ``METHOD-KEY-VALUE...`` (``vote-orders-orders-3`` -> ``vote-orders``)."""
-    parts = label.split("-")
-    for i in range(1, len(parts)):
-        if parts[i] in ("samples", "orders", "rounds", "budget", "max_rounds", "extra_orders", "gain_threshold", "first"):
-            return "-".join(parts[:i])
-    return label
+    """The method of a run label ``METHOD-KEY-VALUE...``: the longest QA method name it starts
+    with (``vote-orders-orders-3`` -> ``vote-orders``), else the label."""
+    from ponder.graphs.qa_methods import METHODS
+
+    found = [m for m in METHODS if label == m or label.startswith(f"{m}-")]
+    return max(found, key=len) if found else label
 
 
 def frontier(paths: Sequence[str | os.PathLike], *, baseline: str, splits: dict[str, Sequence[str]],

@@ -71,7 +71,7 @@ def main() -> None:
         if not path.exists():
             continue
         rows = [r for r in read_jsonl(path) if r.get("extra", {}).get("votes")]
-        method = name.split(f"-{setting}-")[0]
+        method = name.removesuffix(".jsonl").rsplit(f"-{setting}-", 1)[0]
         outs = {lv: [] for lv in levels}
         forage = {g: [] for g in (0.2, 0.1, 0.05)} if method == "notes" else {}
         for row in rows:
