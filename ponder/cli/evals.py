@@ -30,6 +30,36 @@ RUN_OPTIONS = {
     "label": (str, _O(None, help="Row label (default: the strategy with its budget).")),
     "trace_dir": (str, _O(None, "--trace-dir", help="Where traces go (default: next to --out, <name>-traces/).")),
 }
+
+# `--ray ADDRESS` / `--unit-timeout` / `--worker-gpus`: every job command takes them (eval web,
+# miniwob and qa here, `ponder optimize` in cli/graph.py); see docs/scale-out.md.
+RAY_OPTIONS = {
+    "ray": (str, _O(None, "--ray", metavar="[ADDRESS]", help="Run on Ray: local (start a Ray instance here), auto (the cluster "
+                                                             "this machine joined) or HOST:PORT of a head node; alone, $RAY_ADDRESS "
+                                                             "or local. --workers actors.")),
+    "unit_timeout": (float, _O(None, "--unit-timeout", metavar="SECONDS", help="With --ray: a unit running longer is cancelled, "
+                                                                                "its worker killed and replaced, and it is retried.")),
+    "worker_gpus": (float, _O(None, "--worker-gpus", help="With --ray: GPUs each worker asks for (workers that load the model).")),
+}
+RUN_OPTIONS.update(RAY_OPTIONS)
+
+
+def expand_bare_ray(argv: list[str]) -> list[str]:
+    """``--ray`` given without an address (last, or followed by another option) means
+    ``--ray default``: the cluster in ``$RAY_ADDRESS`` when set, else a local Ray instance."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--ray" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out.insert(i + 1, "default")
+    return out
+
+
+def runner_from(options: dict, workers: int):
+    """The backend for the RAY_OPTIONS popped from ``options`` (local threads without --ray)."""
+    from ponder.evals.backends import make_runner
+
+    return make_runner(options.pop("ray"), workers=workers, unit_timeout=options.pop("unit_timeout"),
+                       num_gpus=options.pop("worker_gpus"))
 AGENT_OPTIONS = {
     "horizon": (int, _O(6, help="Most environment steps on the committed trajectory.")),
     "candidates": (int, _O(5, help="Actions sampled per actor call (one batched call).")),
@@ -69,6 +99,7 @@ def _with_agent_options(command):
         config = agent_config(**agent, seed=run["seed"])
         run["budget"] = Budget.parse(run["budget"])
         del run["seed"]  # carried by the config
+        run["runner"] = runner_from(run, run["workers"])
         return command(**kwargs, run=run, config=config)
 
     wrapper.__signature__ = inspect.Signature([*own, *shared])
@@ -127,13 +158,17 @@ def eval_qa(
     budget: str = _O(None, help="Per-question limits, e.g. calls=20,tokens=20000."),
     top_k: int = _O(5, "--top-k", help="Passages retrieved per query."),
     index: str = _O(None, help="A prebuilt index folder (default: the dataset's cached index)."),
+    ray: str = RAY_OPTIONS["ray"][1],
+    unit_timeout: float = RAY_OPTIONS["unit_timeout"][1],
+    worker_gpus: float = RAY_OPTIONS["worker_gpus"][1],
     settings: list[str] = _O(None, "--set", help="A method setting KEY=VALUE (repeatable), e.g. --set samples=8."),
 ) -> None:
     """Evaluate a retrieval QA method (see ponder.evals.qa)."""
     from ponder.evals.qa import parse_settings, run_qa_eval
 
+    runner = runner_from({"ray": ray, "unit_timeout": unit_timeout, "worker_gpus": worker_gpus}, workers)
     rows = run_qa_eval(dataset=dataset, method=method, model=model, workers=workers, out=out, limit=limit, seed=seed,
-                       budget=budget, top_k=top_k, index=index, **parse_settings(settings or []))
+                       budget=budget, top_k=top_k, index=index, runner=runner, **parse_settings(settings or []))
     _summary(rows)
 
 

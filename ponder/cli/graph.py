@@ -153,19 +153,31 @@ def optimize(
     weight: float = typer.Option(0.1, help="Penalty weight for acc-latency / acc-flops."),
     seed: int = typer.Option(0, help="Random seed."),
     compare_singles: bool = typer.Option(True, help="With --test: also score each model's single call."),
+    ray: str = typer.Option(None, "--ray", metavar="[ADDRESS]", help="Run the graph evaluations on Ray: local, auto or HOST:PORT; alone, $RAY_ADDRESS or local (docs/scale-out.md)."),
+    workers: int = typer.Option(2, help="With --ray: worker actors, each keeping its models loaded."),
+    unit_timeout: float = typer.Option(None, "--unit-timeout", metavar="SECONDS", help="With --ray: a graph run longer than this is cancelled and retried."),
+    worker_gpus: float = typer.Option(None, "--worker-gpus", help="With --ray: GPUs each worker asks for."),
 ) -> None:
     """Search for the best collaboration graph for a task under a compute budget (resumable)."""
+    from ponder.evals.backends import make_runner
     from ponder.graphs.optimizer.optimize import optimize_graph
 
     names = [p.strip() for p in pool.split(",") if p.strip()]
     if not names:
         raise ConfigError("--pool is empty")
-    payload = optimize_graph(
-        tasks=tasks, budget=budget, objective=objective, method=method, out=out, pool=names, evals=evals,  # type: ignore[arg-type]
-        minibatch=minibatch, test=test, max_width=max_width, max_depth=max_depth, max_tokens=max_tokens,
-        granularity=granularity, optimizer_model=optimizer_model, halving=halving,  # type: ignore[arg-type]
-        concurrency=concurrency, weight=weight, seed=seed, compare_singles=compare_singles,
-    )
+    runner = make_runner(ray, workers=workers, unit_timeout=unit_timeout, num_gpus=worker_gpus)
+    if ray:
+        runner.keep_workers = True  # one set of workers (models loaded once) for every evaluation
+    try:
+        payload = optimize_graph(
+            tasks=tasks, budget=budget, objective=objective, method=method, out=out, pool=names, evals=evals,  # type: ignore[arg-type]
+            minibatch=minibatch, test=test, max_width=max_width, max_depth=max_depth, max_tokens=max_tokens,
+            granularity=granularity, optimizer_model=optimizer_model, halving=halving,  # type: ignore[arg-type]
+            concurrency=concurrency, weight=weight, seed=seed, compare_singles=compare_singles,
+            runner=runner if ray else None,
+        )
+    finally:
+        runner.close()
     _print_summary(payload)
 
 

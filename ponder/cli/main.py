@@ -143,8 +143,10 @@ _register_subcommands()
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: expected errors print as one line plus a hint."""
+    from ponder.cli.evals import expand_bare_ray
+
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=expand_bare_ray(sys.argv[1:] if argv is None else argv), standalone_mode=False)
     except PonderError as e:
         err_console.print(f"[bold red]error:[/] {escape(e.message)}", highlight=False)
         if e.hint:

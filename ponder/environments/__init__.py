@@ -16,7 +16,7 @@ _LAZY = {
     "Task": "ponder.environments.tasks",
     "builtin_tasks": "ponder.environments.tasks",
     "load_tasks": "ponder.environments.tasks",
-    "resolve_url": "ponder.environments.tasks",
+    "resolve_url": "ponder.environments.urls",
     "Score": "ponder.environments.evaluators",
     "evaluate": "ponder.environments.evaluators",
     "load_webarena_tasks": "ponder.environments.webarena",

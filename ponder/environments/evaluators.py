@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from ponder.environments.urls import base_urls_from_env, resolve_url
 from ponder.errors import ConfigError, EnvError
 
 FUZZY_RECALL = 0.8
@@ -267,8 +268,6 @@ def reddit_get_post_url(url: str) -> str:
 def _magento(path: str, **params) -> Any:
     import httpx
 
-    from ponder.environments.webarena import base_urls_from_env
-
     base = base_urls_from_env().get("shopping")
     if not base:
         raise ConfigError("this WebArena check needs the shopping site's REST API",
@@ -288,8 +287,6 @@ def _magento(path: str, **params) -> Any:
 
 def shopping_get_latest_order_url() -> str:
     """The shop's newest order page (via Magento's REST API)."""
-    from ponder.environments.webarena import base_urls_from_env
-
     data = _magento("/rest/V1/orders", **{
         "searchCriteria[sortOrders][0][field]": "created_at", "searchCriteria[sortOrders][0][direction]": "DESC",
         "searchCriteria[pageSize]": "1"})
@@ -394,8 +391,6 @@ def _check_contents(required: dict, text: str) -> tuple[float, dict]:
 
 def program_html(task, page, base_urls: dict[str, str]) -> tuple[float, dict]:
     """Check each ``program_html`` entry in the live browser."""
-    from ponder.environments.tasks import resolve_url
-
     if page is None:
         return 0.0, {"error": "no page to check"}
     score, checks = 1.0, []
@@ -474,9 +469,6 @@ def evaluate(task, *, answer: str | None, page, server=None, judge=None,
     Returns:
         A :class:`Score`: the product of the per-type scores, with per-type details.
     """
-    from ponder.environments.tasks import resolve_url
-    from ponder.environments.webarena import base_urls_from_env
-
     urls = {**base_urls_from_env(), **(getattr(server, "base_urls", None) or {}), **(base_urls or {})}
     value, details = 1.0, {}
     for kind in task.eval_types:

@@ -1,22 +1,9 @@
 """WebArena's own task configs (``test.raw.json``, 812 tasks) for a user with a real WebArena
 deployment.
 
-Site placeholders map to base URLs read from environment variables:
-
-=========================  ==============================  ======================
-placeholder                environment variable            WebArena's default port
-=========================  ==============================  ======================
-``__SHOPPING__``           ``PONDER_WEBARENA_SHOPPING``    7770
-``__SHOPPING_ADMIN__``     ``PONDER_WEBARENA_SHOPPING_ADMIN``  7780 (``/admin``)
-``__REDDIT__``             ``PONDER_WEBARENA_REDDIT``      9999
-``__GITLAB__``             ``PONDER_WEBARENA_GITLAB``      8023
-``__WIKIPEDIA__``          ``PONDER_WEBARENA_WIKIPEDIA``   8888
-``__MAP__``                ``PONDER_WEBARENA_MAP``         3000
-``__HOMEPAGE__``           ``PONDER_WEBARENA_HOMEPAGE``    4399
-=========================  ==============================  ======================
-
-``PONDER_WEBARENA_HOST`` (e.g. ``http://10.0.0.5``) fills in any variable left unset with
-WebArena's default port on that host. Loading never needs the sites; only running does.
+Site placeholders map to base URLs read from ``PONDER_WEBARENA_*`` environment variables (see
+:mod:`ponder.environments.urls`, re-exported here). Loading never needs the sites; only running
+does.
 
 WebArena's ``program_html`` entries call helper functions (``func:shopping_get_latest_order_url()``,
 ``func:reddit_get_post_url('__last_url__')``, ``func:gitlab_get_project_memeber_role(__page__,
@@ -29,27 +16,15 @@ API with an admin token from ``PONDER_WEBARENA_SHOPPING_ADMIN_TOKEN`` or the adm
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from ponder.environments.tasks import Task, task_from_dict
+from ponder.environments.urls import DEFAULT_PORTS, ENV_VARS, PLACEHOLDERS, base_urls_from_env
 from ponder.errors import TaskConfigError
 
-#: site key (the placeholder without underscores, lower case) -> environment variable
-ENV_VARS = {
-    "shopping": "PONDER_WEBARENA_SHOPPING",
-    "shopping_admin": "PONDER_WEBARENA_SHOPPING_ADMIN",
-    "reddit": "PONDER_WEBARENA_REDDIT",
-    "gitlab": "PONDER_WEBARENA_GITLAB",
-    "wikipedia": "PONDER_WEBARENA_WIKIPEDIA",
-    "map": "PONDER_WEBARENA_MAP",
-    "homepage": "PONDER_WEBARENA_HOMEPAGE",
-}
-DEFAULT_PORTS = {
-    "shopping": ":7770", "shopping_admin": ":7780/admin", "reddit": ":9999", "gitlab": ":8023",
-    "wikipedia": ":8888/wikipedia_en_all_maxi_2022-05/A", "map": ":3000", "homepage": ":4399",
-}
-PLACEHOLDERS = {f"__{key.upper()}__": key for key in ENV_VARS}
+__all__ = ["DEFAULT_PATH", "DEFAULT_PORTS", "ENV_VARS", "HELPER_FUNCTIONS", "PLACEHOLDERS", "base_urls_from_env",
+           "load_webarena_tasks"]
+
 #: where the data folder keeps WebArena's configs, relative to the repository
 DEFAULT_PATH = Path(__file__).resolve().parents[3] / "shared" / "data" / "webarena" / "test.raw.json"
 #: the helper functions WebArena's configs call from program_html
@@ -57,21 +32,6 @@ HELPER_FUNCTIONS = (
     "shopping_get_latest_order_url", "shopping_get_sku_latest_review_author", "shopping_get_sku_latest_review_rating",
     "reddit_get_post_url", "gitlab_get_project_memeber_role",
 )
-
-
-def base_urls_from_env(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The WebArena base URLs configured in the environment (site key -> URL); sites with no
-    variable (and no ``PONDER_WEBARENA_HOST``) are left out."""
-    env = os.environ if environ is None else environ
-    host = env.get("PONDER_WEBARENA_HOST", "").rstrip("/")
-    urls = {}
-    for key, var in ENV_VARS.items():
-        value = env.get(var, "").strip()
-        if not value and host:
-            value = host + DEFAULT_PORTS[key]
-        if value:
-            urls[key] = value.rstrip("/")
-    return urls
 
 
 def load_webarena_tasks(path: str | Path | None = None) -> list[Task]:

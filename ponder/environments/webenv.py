@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from ponder.environments.browser_env import BrowserEnv, Observation, StepResult
 from ponder.environments.evaluators import Score
+from ponder.environments.urls import base_urls_from_env, resolve_url
 from ponder.errors import EnvError, PonderError
 from ponder.tools.actions import ActionError
 from ponder.tools.browser import Browser, BrowserCrashed, BrowserSession
@@ -69,8 +69,6 @@ class RemoteSites:
     @classmethod
     def from_env(cls) -> RemoteSites:
         """Base URLs from ``PONDER_WEBARENA_*`` environment variables."""
-        from ponder.environments.webarena import base_urls_from_env
-
         return cls(base_urls_from_env())
 
     def start(self) -> RemoteSites:
@@ -80,23 +78,7 @@ class RemoteSites:
         pass
 
 
-_PLACEHOLDER = re.compile(r"__([A-Z_]+)__")
 _state_keys = itertools.count(1)
-
-
-def _resolve_url(url: str, base_urls: dict[str, str]) -> str:
-    try:
-        from ponder.environments.tasks import resolve_url
-    except ImportError:  # pragma: no cover - until tasks.py lands
-        resolve_url = None
-    if resolve_url is not None:
-        return resolve_url(url, base_urls)
-
-    def sub(m: re.Match) -> str:  # pragma: no cover
-        key = m.group(1).lower()
-        return base_urls.get(key, m.group(0))
-
-    return _PLACEHOLDER.sub(sub, url)
 
 
 class WebEnv(BrowserEnv):
@@ -194,14 +176,14 @@ class WebEnv(BrowserEnv):
 
     def _resolve(self, url: str) -> str:
         try:
-            return _resolve_url(url, self.server.base_urls)
+            return resolve_url(url, self.server.base_urls)
         except PonderError as e:  # an unknown placeholder is the agent's mistake, not a crash
             raise ActionError(f"goto: {e.message}") from e
 
     def _start_urls(self, task) -> list[str]:
         raw = getattr(task, "start_url", "") or ""
         urls = [u.strip() for u in raw.split("|AND|") if u.strip()]
-        return [_resolve_url(u, self.server.base_urls) for u in urls] or [next(iter(self.server.base_urls.values()))]
+        return [resolve_url(u, self.server.base_urls) for u in urls] or [next(iter(self.server.base_urls.values()))]
 
     # ---- the gymnasium-style API ---------------------------------------------------------------
     def reset(self, task) -> Observation:

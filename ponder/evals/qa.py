@@ -19,13 +19,14 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
 from ponder.errors import ConfigError, PonderError
-from ponder.evals.runner import run_items
+from ponder.evals.runner import Job, Runner, run_job, worker_model_name
 from ponder.graphs.qa_methods import METHODS, QAMethod, answer_question
 from ponder.retrieval.datasets import QADataset, QAItem, load_dataset
 from ponder.retrieval.metrics import qa_metrics
@@ -86,55 +87,55 @@ def _coverage(item: QAItem, steps: list[dict]) -> list[float]:
     return [round(c, 4) for c in coverage_curve(item.supporting_titles, per_step)]
 
 
-def run_qa_eval(dataset: str, method: QAMethod = "adaptive-note", model: str | None = None, workers: int = 1,
-                out: str | os.PathLike = "results/qa.jsonl", limit: int | None = None, seed: int = 0, *,
-                index: str | os.PathLike | None = None, top_k: int = 5, budget: Budget | str | None = None,
-                show_progress: bool = True, llm: Any = None, **cfg: Any) -> list[dict]:
-    """Evaluate ``method`` on ``dataset`` (a name or path, see
-    :func:`ponder.retrieval.datasets.load_dataset`) and append rows to ``out``; questions
-    already in ``out`` are skipped. Returns every row in the file.
+@dataclass
+class QAQuestions:
+    """One QA evaluation's questions as a :class:`~ponder.evals.runner.Job`: each worker holds the
+    model and the index; a unit is one :class:`QAItem`."""
 
-    Args:
-        model: a registry name (``llm`` may pass a ready model instead, e.g. in tests).
-        limit: the first ``limit`` questions (in file order, so runs are comparable).
-        seed: recorded; decoding is greedy so runs repeat.
-        index: a prebuilt index folder instead of the cached dataset index.
-        budget: per-question limits.
-        **cfg: method settings passed to :func:`~ponder.graphs.qa_methods.answer_question`.
-    """
-    if method not in METHODS:
-        raise ConfigError(f"unknown QA method {method!r}", hint=f"one of {', '.join(METHODS)}")
-    if isinstance(budget, str):
-        budget = Budget.parse(budget)
-    data = load_dataset(dataset)
-    items = data.items[:limit] if limit else list(data.items)
-    if not items:
-        raise ConfigError(f"dataset {dataset!r} has no questions")
-    if method == "none":
-        search_index = None
-    elif index is not None:
-        from ponder.retrieval.index import open_index
+    method: str
+    dataset: str  # the dataset's name or path (a worker loads its index from it)
+    dataset_name: str
+    model: Any  # a ChatModel (local backend), a registry name or a factory
+    model_name: str
+    index: str | None
+    search_index: Any  # the driver's index (local backend), else None: each worker opens its own
+    budget: Budget | None
+    top_k: int
+    seed: int
+    cfg: dict
 
-        search_index = open_index(index)
-    else:
-        search_index = dataset_index(data)
-    if llm is None:
-        from ponder.models.registry import load_model
+    def make_state(self) -> tuple[Any, Any]:
+        from ponder.evals.runner import load_worker_model
 
-        llm = load_model(model)
-    model_name = getattr(llm, "name", model or "")
+        if self.method == "none":
+            index = None
+        elif self.search_index is not None:
+            index = self.search_index
+        elif self.index is not None:
+            from ponder.retrieval.index import open_index
 
-    def work(item: QAItem, slot: int) -> dict:
-        usage = Usage(budget, name=f"qa/{item.id}")
-        start = time.perf_counter()
+            index = open_index(self.index)
+        else:
+            index = dataset_index(load_dataset(self.dataset))
+        return load_worker_model(self.model), index
+
+    def _head(self, item: QAItem) -> dict[str, Any]:
         # the question, its answers and supporting titles stay in the dataset (joined by id): a
         # results file holds what was measured, not a copy of the data
-        row: dict[str, Any] = {"id": item.id, "kind": "qa", "strategy": method, "model": model_name, "dataset": data.name,
-                               "seed": seed}
-        if cfg or budget is not None:  # the compute level and budget this row was measured at
-            row["settings"] = {**cfg, **({"budget": budget.limits()} if budget is not None else {})}
+        head = {"id": item.id, "kind": "qa", "strategy": self.method, "model": self.model_name,
+                "dataset": self.dataset_name, "seed": self.seed}
+        if self.cfg or self.budget is not None:  # the compute level and budget this row was measured at
+            head["settings"] = {**self.cfg, **({"budget": self.budget.limits()} if self.budget is not None else {})}
+        return head
+
+    def run_unit(self, state: tuple[Any, Any], item: QAItem) -> dict:
+        llm, search_index = state
+        usage = Usage(self.budget, name=f"qa/{item.id}")
+        start = time.perf_counter()
+        row = self._head(item)
         try:
-            result = answer_question(item.question, search_index, method=method, model=llm, usage=usage, top_k=top_k, **cfg)
+            result = answer_question(item.question, search_index, method=self.method, model=llm, usage=usage,
+                                     top_k=self.top_k, **self.cfg)
         except PonderError as e:  # e.g. the budget allows nothing: a failed question, not a harness error
             metrics = qa_metrics("", "", item.answers, item.supporting_titles, [])
             row.update(success=False, score=0.0, metrics=metrics, usage=usage.to_dict(), prediction="", raw="",
@@ -155,8 +156,61 @@ def run_qa_eval(dataset: str, method: QAMethod = "adaptive-note", model: str | N
             row["extra"] = result.extra
         return row
 
-    return run_items(items, work, out=out, key=lambda it: it.id, workers=workers,
-                     description=f"qa {method} ({data.name})", show_progress=show_progress)
+    def error_row(self, item: QAItem, reason: str) -> dict:
+        row = self._head(item)
+        row.update(success=False, score=0.0, metrics=qa_metrics("", "", item.answers, item.supporting_titles, []),
+                   usage={}, prediction="", raw="", error=reason)
+        return row
+
+
+def run_qa_eval(dataset: str, method: QAMethod = "adaptive-note", model: str | None = None, workers: int = 1,
+                out: str | os.PathLike = "results/qa.jsonl", limit: int | None = None, seed: int = 0, *,
+                index: str | os.PathLike | None = None, top_k: int = 5, budget: Budget | str | None = None,
+                show_progress: bool = True, llm: Any = None, runner: Runner | None = None, **cfg: Any) -> list[dict]:
+    """Evaluate ``method`` on ``dataset`` (a name or path, see
+    :func:`ponder.retrieval.datasets.load_dataset`) and append rows to ``out``; questions
+    already in ``out`` are skipped. Returns every row in the file.
+
+    Args:
+        model: a registry name (``llm`` may pass a ready model instead, e.g. in tests, or, for
+            Ray, a zero-argument factory each worker calls).
+        limit: the first ``limit`` questions (in file order, so runs are comparable).
+        seed: recorded; decoding is greedy so runs repeat.
+        index: a prebuilt index folder instead of the cached dataset index.
+        budget: per-question limits.
+        runner: the backend (default: ``workers`` local threads sharing one model and index);
+            on Ray each worker loads its own.
+        **cfg: method settings passed to :func:`~ponder.graphs.qa_methods.answer_question`.
+    """
+    if method not in METHODS:
+        raise ConfigError(f"unknown QA method {method!r}", hint=f"one of {', '.join(METHODS)}")
+    if isinstance(budget, str):
+        budget = Budget.parse(budget)
+    data = load_dataset(dataset)
+    items = data.items[:limit] if limit else list(data.items)
+    if not items:
+        raise ConfigError(f"dataset {dataset!r} has no questions")
+    local = runner is None or runner.name == "local"
+    where = str(Path(dataset).resolve()) if Path(dataset).exists() else dataset  # a worker's folder may differ
+    index_path = str(Path(index).resolve()) if index is not None else None
+    search_index = None
+    if local and method != "none":  # one index for every thread, opened here as before
+        if index is not None:
+            from ponder.retrieval.index import open_index
+
+            search_index = open_index(index)
+        else:
+            search_index = dataset_index(data)
+    spec = llm if llm is not None else model
+    if local:
+        from ponder.evals.runner import load_worker_model
+
+        spec = load_worker_model(spec)
+    model_name = getattr(spec, "name", None) or worker_model_name(spec)
+    questions = QAQuestions(method, where, data.name, spec, model_name, index_path, search_index, budget, top_k, seed, cfg)
+    job = Job(questions.make_state, questions.run_unit, error_row=questions.error_row, name="qa eval")
+    return run_job(job, items, out=out, key=lambda it: it.id, runner=runner, workers=workers,
+                   description=f"qa {method} ({data.name})", show_progress=show_progress)
 
 
 def summarize(rows: list[dict]) -> dict[str, float]:

@@ -1,5 +1,5 @@
 """Web and MiniWoB++ evaluation: run one strategy over many tasks with
-:func:`ponder.evals.runner.run_items` (progress bar, resumable JSONL, K workers each owning an
+:func:`ponder.evals.runner.run_job` (progress bar, resumable JSONL, K workers each owning an
 environment), one row per task.
 
 Each worker is a thread that owns its environment for the whole run (Playwright binds browser
@@ -7,81 +7,32 @@ objects to the thread that made them), so environments are created, used and clo
 thread. Each task also runs under LangGraph's SQLite checkpointer (``<out>.ckpt.sqlite``): a run
 killed mid-task resumes inside that task, not only at the next one.
 
+With a :class:`~ponder.evals.ray_runner.RayRunner` the workers are Ray actors instead (each
+loads its own model and environment) and a killed task restarts from its beginning; the driver
+still writes every row and every trace.
+
 Row fields: ``id``, ``kind`` (``web`` / ``miniwob``), ``strategy``, ``label`` (the strategy
 with its budget, e.g. ``best-first c=5``), ``model``, ``judge_model`` (when the value judge has
 its own model), ``seed``, ``success``, ``score``,
 ``usage``, ``seconds``, ``trace``, ``error`` (an environment failure, distinct from a task
-failure), ``answer``, ``stop_reason``, ``actions``, ``site``, ``difficulty``, ``config``.
+failure), ``answer``, ``stop_reason``, ``actions``, ``site``, ``difficulty``, ``config``, and on Ray
+``worker`` (``{"id": "NODE:PID", "attempt": N}``).
 """
 
 from __future__ import annotations
 
-import queue
 import random
-import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ponder.errors import ConfigError, EnvError, PonderError
-from ponder.evals.runner import run_items
+from ponder.evals.runner import Job, Runner, load_worker_model, run_job, worker_model_name
 from ponder.graphs.web_agent import SEARCH_STRATEGIES, WEB_STRATEGIES, WebAgentConfig, forget_thread, run_web
 from ponder.usage import Budget
-
-
-class EnvWorker:
-    """A thread that owns one environment: jobs run in it one at a time, so the environment is
-    made, used and closed by the same thread."""
-
-    def __init__(self, factory: Callable[[], Any], name: str = "env-worker"):
-        self.factory = factory
-        self.env: Any = None
-        self._jobs: queue.Queue = queue.Queue()
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                break
-            fn, fut = job
-            try:
-                if self.env is None:
-                    self.env = self.factory()
-                fut.set_result(fn(self.env))
-            except BaseException as e:  # delivered to the caller
-                fut.set_exception(e)
-        if self.env is not None:
-            try:
-                self.env.close()
-            except Exception:
-                pass
-
-    def call(self, fn: Callable[[Any], Any]) -> Any:
-        fut: Future = Future()
-        self._jobs.put((fn, fut))
-        return fut.result()
-
-    def discard_env(self) -> None:
-        """Drop a broken environment (the next job makes a new one)."""
-
-        def drop(env: Any) -> None:
-            try:
-                env.close()
-            except Exception:
-                pass
-            self.env = None
-
-        self.call(drop)
-
-    def close(self) -> None:
-        self._jobs.put(None)
-        self._thread.join(timeout=60)
 
 
 @dataclass
@@ -156,6 +107,111 @@ def strategy_label(strategy: str, config: WebAgentConfig, judge_model: str | Non
     return label
 
 
+@dataclass
+class _WebState:
+    """What one worker keeps across episodes: its model(s) and its environment (made by the
+    first episode, remade after an environment failure)."""
+
+    llm: Any
+    judge: Any = None
+    env: Any = None
+
+
+@dataclass
+class WebEpisodes:
+    """One evaluation's episodes as a :class:`~ponder.evals.runner.Job`: each worker holds its
+    model(s) and an environment; a unit is one :class:`EvalItem`; the driver writes the trace
+    the worker sends back."""
+
+    kind: str
+    strategy: str
+    label: str
+    config: WebAgentConfig
+    model: Any  # a ChatModel (local backend), a registry name or a factory
+    judge: Any
+    env_factory: Callable[[], Any]
+    reset: Callable[[Any, EvalItem], Any] | None
+    budget: Budget | None
+    ckpt: Path | None
+    trace_dir: Path
+    success_threshold: float
+    model_name: str = ""
+    judge_name: str | None = None
+
+    def make_state(self) -> _WebState:
+        return _WebState(load_worker_model(self.model), load_worker_model(self.judge) if self.judge is not None else None)
+
+    def close_state(self, state: _WebState) -> None:
+        self._discard(state)
+
+    @staticmethod
+    def _discard(state: _WebState) -> None:
+        if state.env is not None:
+            try:
+                state.env.close()
+            except Exception:
+                pass
+            state.env = None
+
+    def _head(self, item: EvalItem) -> dict:
+        row: dict = {"id": item.id, "kind": self.kind, "strategy": self.strategy, "label": self.label,
+                     "model": self.model_name, "seed": self.config.seed, "site": item.site, "difficulty": item.difficulty}
+        if self.judge_name is not None:
+            row["judge_model"] = self.judge_name
+        return row
+
+    def run_unit(self, state: _WebState, item: EvalItem) -> dict:
+        start = time.perf_counter()
+        thread_id = f"{self.kind}:{item.id}:{self.label}:{self.config.seed}"
+        row = self._head(item)
+        try:
+            if state.env is None:
+                state.env = self.env_factory()
+            env = state.env
+            reset_fn = (lambda: self.reset(env, item)) if self.reset else None
+            result = run_web(env, item.task, state.llm, strategy=self.strategy, config=self.config, budget=self.budget,
+                             reset=reset_fn, checkpoint=self.ckpt, thread_id=thread_id, judge_model=state.judge)
+            score = env.evaluate()
+            value = float(score.value)
+            trace = dict(result.trace)
+            trace["score"] = value
+            trace["score_details"] = getattr(score, "details", {})
+            row.update(success=value >= self.success_threshold, score=value, usage=result.usage, answer=result.answer,
+                       stop_reason=result.stop_reason, actions=result.actions, trace=None, error=None,
+                       metrics={"value_calls": trace["stats"].get("total_value_calls", 0),
+                                "nodes": len(trace["nodes"]),
+                                "restores": result.runtime.counts["restore"], "replays": result.runtime.counts["replay"]},
+                       _trace=trace)
+        except EnvError as e:
+            self._discard(state)
+            row.update(success=False, score=0.0, usage={}, trace=None, error=f"{type(e).__name__}: {e}")
+        except PonderError:
+            raise  # a configuration problem: stop the run, it would fail every task
+        except Exception as e:  # a crashed browser or driver: an environment failure, not a task failure
+            self._discard(state)
+            row.update(success=False, score=0.0, usage={}, trace=None,
+                       error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc(limit=3))
+        if self.ckpt is not None and row.get("error") is None:
+            forget_thread(self.ckpt, thread_id)
+        row["seconds"] = round(time.perf_counter() - start, 3)
+        row["config"] = self.config.to_dict()
+        return row
+
+    def finish(self, row: dict) -> dict:
+        """In the driver: write the episode's trace (the worker may be on another machine)."""
+        trace = row.pop("_trace", None)
+        if trace is not None:
+            from ponder.graphs.trace import write_trace
+
+            row["trace"] = str(write_trace(trace, self.trace_dir / f"{_safe(row['id'])}.json"))
+        return row
+
+    def error_row(self, item: EvalItem, reason: str) -> dict:
+        row = self._head(item)
+        row.update(success=False, score=0.0, usage={}, trace=None, error=reason, config=self.config.to_dict())
+        return row
+
+
 def run_eval(
     items: Sequence[EvalItem],
     *,
@@ -174,6 +230,7 @@ def run_eval(
     success_threshold: float = 1.0,
     show_progress: bool = True,
     checkpoint: bool = True,
+    runner: Runner | None = None,
 ) -> list[dict]:
     """Run ``strategy`` on every item not yet in ``out``; returns all rows of ``out``.
 
@@ -182,82 +239,45 @@ def run_eval(
         kind: the row's ``kind`` (``web``, ``miniwob``).
         env_factory: makes one environment (called once per worker, in the worker's thread).
         reset: ``reset(env, item) -> Observation`` (default ``env.reset(item.task)``).
-        model: a :class:`~ponder.models.base.ChatModel` or a registry name.
-        judge_model: the value judge's own model (a ChatModel or a registry name; default: ``model``).
+        model: a :class:`~ponder.models.base.ChatModel`, a registry name, or (for Ray) a
+            zero-argument factory that each worker calls.
+        judge_model: the value judge's own model (the same forms; default: ``model``).
         success_threshold: a score at or above this is a success.
+        runner: the backend (default: ``workers`` local threads); with
+            :class:`~ponder.evals.ray_runner.RayRunner` each Ray worker loads its own model
+            and environment, and in-task checkpoints are off (a killed unit restarts).
     """
     if strategy not in WEB_STRATEGIES:
         raise ConfigError(f"unknown strategy {strategy!r}", hint=f"one of: {', '.join(WEB_STRATEGIES)}")
     if workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {workers}")
-    from ponder.models.registry import load_model
-
-    llm = load_model(model) if model is None or isinstance(model, str) else model
+    local = runner is None or runner.name == "local"
     config = config or WebAgentConfig()
     if strategy not in SEARCH_STRATEGIES or config.value == "oracle":
         judge_model = None  # no model judges states in this run
-    if isinstance(judge_model, str):
-        judge_llm = None if judge_model == llm.name else load_model(judge_model)
-    else:
-        judge_llm = None if judge_model is llm else judge_model
-    label = label or strategy_label(strategy, config, judge_llm.name if judge_llm else None)
+    if local:  # one model for every thread, loaded here as before
+        llm = load_worker_model(model)
+        if isinstance(judge_model, str):
+            judge = None if judge_model == llm.name else load_worker_model(judge_model)
+        else:
+            judge = None if judge_model is llm else judge_model
+        model_name, judge_name = llm.name, (judge.name if judge is not None else None)
+    else:  # each worker loads its own
+        llm, model_name = model, worker_model_name(model)
+        judge = judge_model
+        judge_name = worker_model_name(judge_model) if judge_model is not None else None
+        if judge_name == model_name:
+            judge, judge_name = None, None
+    label = label or strategy_label(strategy, config, judge_name)
     out = Path(out)
     trace_dir = Path(trace_dir) if trace_dir else out.with_name(out.stem + "-traces")
-    ckpt = out.with_name(out.name + ".ckpt.sqlite") if checkpoint else None
-    pool = [EnvWorker(env_factory, name=f"env-worker-{i}") for i in range(workers)]
-
-    def work(item: EvalItem, slot: int) -> dict:
-        worker = pool[slot]
-        start = time.perf_counter()
-        thread_id = f"{kind}:{item.id}:{label}:{config.seed}"
-        row: dict = {"id": item.id, "kind": kind, "strategy": strategy, "label": label, "model": llm.name,
-                     "seed": config.seed, "site": item.site, "difficulty": item.difficulty}
-        if judge_llm is not None:
-            row["judge_model"] = judge_llm.name
-
-        def episode(env: Any) -> dict:
-            reset_fn = (lambda: reset(env, item)) if reset else None
-            result = run_web(env, item.task, llm, strategy=strategy, config=config, budget=budget, reset=reset_fn,
-                             checkpoint=ckpt, thread_id=thread_id, judge_model=judge_llm)
-            score = env.evaluate()
-            return {"result": result, "score": score}
-
-        try:
-            done = worker.call(episode)
-            result, score = done["result"], done["score"]
-            value = float(score.value)
-            trace = dict(result.trace)
-            trace["score"] = value
-            trace["score_details"] = getattr(score, "details", {})
-            from ponder.graphs.trace import write_trace
-
-            path = write_trace(trace, trace_dir / f"{_safe(item.id)}.json")
-            row.update(success=value >= success_threshold, score=value, usage=result.usage, answer=result.answer,
-                       stop_reason=result.stop_reason, actions=result.actions, trace=str(path), error=None,
-                       metrics={"value_calls": trace["stats"].get("total_value_calls", 0),
-                                "nodes": len(trace["nodes"]),
-                                "restores": result.runtime.counts["restore"], "replays": result.runtime.counts["replay"]})
-        except EnvError as e:
-            worker.discard_env()
-            row.update(success=False, score=0.0, usage={}, trace=None, error=f"{type(e).__name__}: {e}")
-        except PonderError:
-            raise  # a configuration problem: stop the run, it would fail every task
-        except Exception as e:  # a crashed browser or driver: an environment failure, not a task failure
-            worker.discard_env()
-            row.update(success=False, score=0.0, usage={}, trace=None,
-                       error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc(limit=3))
-        if ckpt is not None and row.get("error") is None:
-            forget_thread(ckpt, thread_id)
-        row["seconds"] = round(time.perf_counter() - start, 3)
-        row["config"] = config.to_dict()
-        return row
-
-    try:
-        return run_items(items, work, out=out, key=lambda it: it.id, workers=workers,
-                         description=f"{kind} {label}", show_progress=show_progress)
-    finally:
-        for w in pool:
-            w.close()
+    ckpt = out.with_name(out.name + ".ckpt.sqlite") if checkpoint and local else None
+    episodes = WebEpisodes(kind, strategy, label, config, llm, judge, env_factory, reset, budget, ckpt, trace_dir,
+                           success_threshold, model_name, judge_name)
+    job = Job(episodes.make_state, episodes.run_unit, episodes.close_state, episodes.error_row, episodes.finish,
+              name=f"{kind} eval")
+    return run_job(job, items, out=out, key=lambda it: it.id, runner=runner, workers=workers,
+                   description=f"{kind} {label}", show_progress=show_progress)
 
 
 def _safe(name: str) -> str:
@@ -313,6 +333,7 @@ def run_web_eval(
     env_factory: Callable[[], Any] | None = None,
     task_list: Sequence[Any] | None = None,
     trace_dir: str | Path | None = None,
+    runner: Runner | None = None,
 ) -> list[dict]:
     """``ponder eval web``: the local sites' tasks (``task_list`` overrides the built-in ones,
     ``env_factory`` the :class:`~ponder.environments.webenv.WebEnv`)."""
@@ -330,7 +351,8 @@ def run_web_eval(
 
         env_factory = WebEnv
     return run_eval(items, kind="web", env_factory=env_factory, strategy=strategy, model=model, judge_model=judge_model, config=config,
-                    budget=budget, workers=workers, out=out, label=label, show_progress=show_progress, trace_dir=trace_dir)
+                    budget=budget, workers=workers, out=out, label=label, show_progress=show_progress, trace_dir=trace_dir,
+                    runner=runner)
 
 
 def run_miniwob_eval(
@@ -348,6 +370,7 @@ def run_miniwob_eval(
     label: str | None = None,
     show_progress: bool = True,
     trace_dir: str | Path | None = None,
+    runner: Runner | None = None,
 ) -> list[dict]:
     """``ponder eval miniwob``: MiniWoB++ tasks (``all`` = the adapter's
     ``RECOMMENDED_TASKS``, doable with WebArena's actions, or comma-separated names),
@@ -372,4 +395,5 @@ def run_miniwob_eval(
 
     return run_eval(items, kind="miniwob", env_factory=make_env, reset=lambda env, it: env.reset(it.task, seed=it.seed),
                     strategy=strategy, model=model, judge_model=judge_model, config=config, budget=budget, workers=workers,
-                    out=out, label=label, success_threshold=1e-9, show_progress=show_progress, trace_dir=trace_dir)
+                    out=out, label=label, success_threshold=1e-9, show_progress=show_progress, trace_dir=trace_dir,
+                    runner=runner)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from ponder.errors import IndexLoadError
+from ponder.files import fsync_dir, fsync_tree
 from ponder.retrieval.documents import Chunk, Document
 from ponder.retrieval.protocols import TextEmbedder
 
@@ -182,15 +183,13 @@ class Index(abc.ABC):
                 **self._manifest_extra(),
             }
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
-            for p in tmp.rglob("*"):
-                if p.is_file():
-                    with open(p, "rb") as fh:
-                        os.fsync(fh.fileno())
+            fsync_tree(tmp)
             old = None
             if folder.exists():
                 old = folder.parent / f".{folder.name}.old-{os.getpid()}"
                 os.replace(folder, old)
             os.replace(tmp, folder)
+            fsync_dir(folder.parent)
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
         except BaseException:

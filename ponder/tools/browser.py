@@ -6,10 +6,12 @@ restartable after a crash). :class:`BrowserSession` is one isolated browser cont
 observations (:mod:`ponder.tools.observation`), guards origins, and captures/applies the
 browser half of a snapshot.
 
-Origin guard: every request is checked against the environment's origins; anything else
-(another host, ``file://``, ``chrome://``) is aborted and reported, downloads are refused, and
-Chromium itself resolves no host name but the environment's (``--host-resolver-rules``), so even
-a request that slipped past the guard could not leave the machine.
+Origin guard (:mod:`ponder.tools.origin_guard`, where its promises are listed): every request,
+every redirect hop and every WebSocket is checked against the environment's origins before it is
+sent; anything else (another host or port, ``file://``, ``chrome://``) is refused and reported
+with its real target at the step that caused it; downloads are refused; and Chromium itself
+resolves no host name but the environment's (``--host-resolver-rules``), so even a request that
+slipped past the guard could not leave the machine.
 
 Playwright's sync API binds its objects to the thread that created them: use one session from
 one thread (several sessions may share a :class:`Browser` in that thread), and not inside a
@@ -22,7 +24,6 @@ import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from ponder.tools import page_scripts as js
 from ponder.tools.actions import Action, ActionError, ElementRef
@@ -35,6 +36,7 @@ from ponder.tools.chromium import (
     host_rules,
 )
 from ponder.tools.observation import AXNode, AXTree, layout_styles, render_ax_tree
+from ponder.tools.origin_guard import OriginGuard, same_origin
 
 __all__ = ["CHROMIUM_FLAGS", "Browser", "BrowserCrashed", "BrowserSession", "Outcome", "PageView", "find_chromium",
            "host_rules"]
@@ -122,7 +124,7 @@ class BrowserSession:
         restore_pages: str = "cached",
     ):
         self.browser = browser
-        self.origins = {_origin(o) for o in origins}
+        self.guard = OriginGuard(origins)
         self.viewport = viewport
         self.action_timeout_ms = action_timeout_ms
         self.nav_timeout_ms = nav_timeout_ms
@@ -130,8 +132,7 @@ class BrowserSession:
         self.restore_pages = restore_pages
         self.pages: list = []
         self.active = 0
-        self.blocked: list[str] = []  # page loads the guard refused since the last action began
-        self.blocked_resources: list[str] = []  # subresources (images, scripts) refused, ever
+        self.blocked: list[str] = []  # page loads the guard refused in the last action
         self.downloads: list[str] = []
         self.crashed: str | None = None
         self._histories: dict[int, _History] = {}
@@ -159,11 +160,12 @@ class BrowserSession:
             raise
         ctx.set_default_timeout(self.action_timeout_ms)
         ctx.set_default_navigation_timeout(self.nav_timeout_ms)
-        ctx.route("**/*", self._guard)
+        self.guard.attach(ctx, serve=self._serve_cached)
         ctx.on("page", self._on_page)
         self.context = ctx
         page = ctx.new_page()
         self._on_page(page)
+        self.guard.watch(page)
         self.active = 0
 
     def _on_page(self, page) -> None:
@@ -181,6 +183,7 @@ class BrowserSession:
     def _on_popup(self, popup) -> None:
         """A page opened a tab (target=_blank, window.open): it becomes the active tab."""
         self._on_page(popup)
+        self.guard.watch(popup)
         self.active = next(i for i, p in enumerate(self.pages) if p is popup)
 
     def _on_close(self, page) -> None:
@@ -189,6 +192,7 @@ class BrowserSession:
                 self.pages.pop(i)
                 self._histories.pop(id(page), None)
                 self._cdp.pop(id(page), None)
+                self.guard.forget(page)
                 if self.active >= len(self.pages):
                     self.active = max(0, len(self.pages) - 1)
                 return
@@ -214,41 +218,34 @@ class BrowserSession:
         except Exception:
             pass
 
-    def _guard(self, route, request) -> None:
-        url = request.url
-        if self._serve_once and request.is_navigation_request():
-            try:
-                key = id(request.frame.page)
-            except Exception:
-                key = None
-            cached = self._serve_once.get(key)
-            if cached is not None and cached[0] == url.split("#", 1)[0] and request.frame.parent_frame is None:
-                del self._serve_once[key]
-                route.fulfill(status=200, content_type="text/html; charset=utf-8", body=cached[1])
-                return
-        if self.allowed(url):
-            route.fallback()
-            return
-        try:
-            navigation = request.is_navigation_request()
-        except Exception:
-            navigation = True
-        # A refused page load is the agent's business (reported); a refused image or script
-        # from elsewhere is only counted.
-        (self.blocked if navigation else self.blocked_resources).append(url)
-        route.abort("blockedbyclient")
+    @property
+    def origins(self) -> set[str]:
+        """The origins (``scheme://host:port``) pages may load from."""
+        return self.guard.origins
+
+    @property
+    def blocked_resources(self) -> list[str]:
+        """Every subresource (image, script, ``fetch``) and WebSocket the guard refused, ever."""
+        return self.guard.resources
 
     def allowed(self, url: str) -> bool:
-        """May a page load ``url``? Only the environment's origins, ``about:blank`` and inline
-        ``data:``/``blob:`` content."""
-        scheme = url.split(":", 1)[0].lower()
-        if scheme in ("data", "blob"):
-            return True
-        if url in ("about:blank", "about:srcdoc"):
-            return True
-        if scheme not in ("http", "https", "ws", "wss"):
+        """May a page load ``url``? (See :meth:`OriginGuard.allowed`.)"""
+        return self.guard.allowed(url)
+
+    def _serve_cached(self, route, request) -> bool:
+        """Fulfil a tab's restore navigation from the document captured at snapshot time."""
+        if not self._serve_once or not request.is_navigation_request():
             return False
-        return _origin(url) in self.origins
+        try:
+            key = id(request.frame.page)
+        except Exception:
+            return False
+        cached = self._serve_once.get(key)
+        if cached is not None and cached[0] == request.url.split("#", 1)[0] and request.frame.parent_frame is None:
+            del self._serve_once[key]
+            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=cached[1])
+            return True
+        return False
 
     # ---- pages -------------------------------------------------------------------------------
     @property
@@ -260,6 +257,7 @@ class BrowserSession:
     def new_tab(self, url: str | None = None):
         page = self.context.new_page()
         self._on_page(page)
+        self.guard.watch(page)
         self.active = next(i for i, p in enumerate(self.pages) if p is page)
         if url:
             self._goto(page, url)
@@ -282,6 +280,7 @@ class BrowserSession:
     def open(self, urls: list[str]) -> None:
         """Open the start page(s): the first in the current tab, the rest in new tabs; the first
         tab stays active."""
+        self.guard.reset()  # a new episode starts with a clean record
         for i, url in enumerate(urls):
             if i == 0:
                 self._goto(self.page, url)
@@ -347,7 +346,6 @@ class BrowserSession:
         """Run one action on the active tab. Failures the agent caused come back in
         :attr:`Outcome.error`; a dead browser raises :class:`BrowserCrashed`."""
         self.check_alive()
-        self.blocked = []
         out = Outcome()
         try:
             self._run(action, out, resolve_url)
@@ -371,7 +369,12 @@ class BrowserSession:
                 page.evaluate("1")
             except Exception as e:
                 self._raise_if_crashed(e)
-        blocked_navs = [u for u in self.blocked]
+        if action.name != "stop":
+            self._settle(page)
+        # Refusals since the last action (a navigation the page made on its own between two
+        # actions included) are reported now, each with the target it was going to.
+        blocked_navs = [r.url for r in self.guard.take()]
+        self.blocked = blocked_navs
         if self.downloads:
             out.error = f"download blocked: {self.downloads[0]}"
             out.kind = "blocked"
@@ -380,24 +383,38 @@ class BrowserSession:
             out.kind = "blocked"
         out.blocked = blocked_navs + self.downloads
         self.downloads = []
-        # A page that still ended somewhere forbidden (chrome-error://, file:) goes back.
+        # A page that still ended somewhere forbidden (chrome-error://, file:) goes back to the
+        # last page it may show.
         url = page.url
         if not self.allowed(url):
             hist = self._histories.get(id(page))
             back = None
             if hist:
-                allowed = [u for u in hist.entries[: hist.index + 1] if self.allowed(u) and u != url]
-                back = allowed[-1] if allowed else None
+                keep = [i for i, u in enumerate(hist.entries[: hist.index + 1])
+                        if self.allowed(u) and u != url]
+                if keep:
+                    back = hist.entries[keep[-1]]
+                    del hist.entries[keep[-1] + 1:]
+                    self._suppress_history[id(page)] = keep[-1]
             out.error = out.error or f"blocked: {url} is outside this environment's sites"
             out.kind = out.kind or "blocked"
             try:
                 if back:
-                    self._suppress_history[id(page)] = max(0, (hist.index if hist else 1) - 1)
                     page.goto(back, wait_until="load")
                 else:
                     page.goto("about:blank")
             except Exception as e:
                 self._raise_if_crashed(e)
+            self._settle(page)
+
+    def _settle(self, page) -> None:
+        """Wait (bounded) for the page to load, then let the guard see what the page set off."""
+        try:
+            page.wait_for_load_state("load", timeout=self.nav_timeout_ms)
+            self.guard.settle(page)
+            page.wait_for_load_state("load", timeout=self.nav_timeout_ms)
+        except Exception as e:
+            self._raise_if_crashed(e)
 
     def _run(self, a: Action, out: Outcome, resolve_url) -> None:
         page = self.page
@@ -415,6 +432,7 @@ class BrowserSession:
                     with self.context.expect_page(timeout=self.nav_timeout_ms) as new_page:
                         loc.click()
                     self._on_page(new_page.value)
+                    self.guard.watch(new_page.value)
                     self.active = next(i for i, p in enumerate(self.pages) if p is new_page.value)
                     new_page.value.wait_for_load_state("load")
                 else:
@@ -470,6 +488,11 @@ class BrowserSession:
         if hist is None or not 0 <= hist.index + delta < len(hist.entries):
             raise ActionError(f"go_{word}: there is no page to go {word} to in this tab")
         target = hist.index + delta
+        # Pass over pages the tab may not show (an error page left by a refused load).
+        while 0 <= target < len(hist.entries) and not self.allowed(hist.entries[target]):
+            target += delta
+        if not 0 <= target < len(hist.entries):
+            raise ActionError(f"go_{word}: there is no page to go {word} to in this tab")
         self._suppress_history[id(page)] = target
         try:
             page.goto(hist.entries[target], wait_until="load")
@@ -586,7 +609,7 @@ class BrowserSession:
                 html = (tab["state"] or {}).get("html") if self.restore_pages == "cached" else None
                 self._suppress_history[id(page)] = tab["history"][1]
                 applied = False
-                if html is not None and not tab["state"].get("scripted") and _same_origin(page.url, url):
+                if html is not None and not tab["state"].get("scripted") and same_origin(page.url, url):
                     # A page without scripts: write the snapshot's document into the tab in place,
                     # no navigation at all (~10 ms instead of ~50).
                     applied = page.evaluate(js.WRITE_FN, {"html": html, "url": url, "state": tab["state"],
@@ -660,15 +683,3 @@ def _send_all(cdp, calls: list[tuple[str, dict]]) -> list[dict]:
         return await asyncio.gather(*(impl.send(method=m, params=p, timeout=None) for m, p in calls))
 
     return list(cdp._sync(gather()))
-
-
-def _same_origin(a: str, b: str) -> bool:
-    return a.startswith("http") and b.startswith("http") and _origin(a) == _origin(b)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    port = parts.port or {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(parts.scheme, 0)
-    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
-    return f"{scheme}://{host}:{port}"

@@ -200,16 +200,6 @@ def test_db_state_is_read_only_and_needs_a_server(server):
 
 
 # ---- program_html in real Chromium -------------------------------------------------------------
-@pytest.fixture(scope="module")
-def browser():
-    from ponder.tools.browser import Browser
-
-    b = Browser()
-    b.start()
-    yield b
-    b.close()
-
-
 @pytest.mark.slow
 def test_program_html_in_the_live_page(server, browser):
     server.reset()

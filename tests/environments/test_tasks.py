@@ -95,6 +95,9 @@ def test_malformed_task_names_file_and_field(tmp_path, path, value, field):
         load_tasks(bad)
     msg = str(err.value)
     assert "bad_tasks.json" in msg and f"'{field}'" in msg
+    assert isinstance(err.value, ConfigError)
+    if field != "task_id":  # the task is named by its id (a bad id is "a task")
+        assert "task x-1:" in msg
 
 
 def test_not_json_and_duplicates_and_missing_paths(tmp_path):

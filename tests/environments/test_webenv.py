@@ -11,7 +11,6 @@ from ponder.environments.server import SiteServer
 from ponder.environments.tasks import Task, builtin_tasks
 from ponder.environments.webenv import Observation, RemoteSites, StepResult, WebEnv
 from ponder.errors import BudgetExceeded, EnvError
-from ponder.tools.browser import Browser
 from ponder.usage import Budget, Usage
 
 pytestmark = pytest.mark.slow
@@ -28,13 +27,6 @@ def server():
     s = SiteServer().start()
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser().start()
-    yield b
-    b.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from ponder.tools.actions import parse_action
-from ponder.tools.browser import Browser, BrowserSession, host_rules
+from ponder.tools.browser import BrowserSession, host_rules
 
 PAGES = {
     "/": """<!doctype html><title>Home</title><h1>Home</h1>
@@ -71,13 +71,6 @@ def site():
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser().start()
-    yield b
-    b.close()
 
 
 @pytest.fixture

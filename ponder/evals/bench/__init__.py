@@ -18,6 +18,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "retrieval": ("ponder.evals.bench.retrieval", "embedding throughput, recall and query latency"),
     "optimizer": ("ponder.evals.bench.optimizer", "evaluations to the optimum for graph optimizers"),
     "service": ("ponder.evals.bench.service", "RAG service under 32 concurrent clients"),
+    "ray": ("ponder.evals.bench.ray", "Ray backend: dispatch overhead, rows exactly once after a worker kill, 2-worker scaling"),
 }
 
 

@@ -78,11 +78,14 @@ class TaskEvaluator:
         cache: graph+item results; a re-evaluation costs nothing.
         models: model instances by name (tests); others load from the registry.
         concurrency: questions run at once (their same-model calls batch together).
+        runner: a backend (e.g. :class:`~ponder.evals.ray_runner.RayRunner`) that runs each
+            (graph, item) on its workers; the cache stays here (see
+            :mod:`ponder.graphs.optimizer.remote`).
     """
 
     def __init__(self, space: Space, task, *, minibatch: int = 8, objective: Objective | None = None,
                  cache: EvalCache | None = None, models: Mapping[str, Any] | None = None, concurrency: int = 4,
-                 items: Sequence | None = None, usage: Usage | None = None):
+                 items: Sequence | None = None, usage: Usage | None = None, runner: Any = None):
         self.space = space
         self.task = task
         pool = list(items if items is not None else task.items)
@@ -93,6 +96,7 @@ class TaskEvaluator:
         self.models = dict(models or {})
         self.concurrency = concurrency
         self.usage = usage or Usage(name="evaluations")  # spend on evaluations (the optimizer's own is separate)
+        self.runner = runner
 
     def run_items(self, spec, items: Sequence) -> list[dict]:
         """Correctness records for ``items`` (cached ones are not run)."""
@@ -108,7 +112,11 @@ class TaskEvaluator:
                 records[it.id] = found
             else:
                 todo.append(it)
-        if todo:
+        if todo and self.runner is not None:
+            from ponder.graphs.optimizer.remote import run_graph_items
+
+            records.update(run_graph_items(self.runner, self, spec, todo))
+        elif todo:
             cm = self.space.cost_model
             cm = CostModel({**cm.parameters, **{k: m.info.parameters for k, m in self.models.items()}},
                            cm.base_prompt_tokens, cm.unit_max_tokens, cm.pool)

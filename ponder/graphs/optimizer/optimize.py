@@ -52,6 +52,7 @@ def optimize_graph(
     weight: float = 0.1,
     seed: int = 0,
     compare_singles: bool = True,
+    runner: Any = None,
 ) -> dict[str, Any]:
     """Search for the best collaboration graph for a task set under a compute budget.
 
@@ -78,6 +79,9 @@ def optimize_graph(
         halving: successive halving when a step evaluates several graphs.
         concurrency: questions run at once.
         seed: the random seed.
+        runner: a backend for the graph runs (e.g. a
+            :class:`~ponder.evals.ray_runner.RayRunner` with ``keep_workers=True``); ``None``:
+            threads in this process. The cache and the state stay with this process either way.
 
     Returns:
         The result file's content: ``graph`` (the best graph spec as a dict, or ``None``; load it
@@ -114,7 +118,7 @@ def optimize_graph(
     space.check_budget()
     out_path = Path(out)
     evaluator = TaskEvaluator(space, task, minibatch=minibatch, objective=obj, items=dev, concurrency=concurrency,
-                              cache=EvalCache(out_path.with_name(out_path.name + ".cache.jsonl")))
+                              cache=EvalCache(out_path.with_name(out_path.name + ".cache.jsonl")), runner=runner)
     agent = None
     if method == "agent-reinforce" and optimizer_model not in ("rule", "none"):
         from ponder.agents.optimizer_agent import LLMOptimizerAgent
@@ -147,20 +151,20 @@ def optimize_graph(
     if test and held and result.best:
         payload["comparison"] = compare(space, task, held, result.best["config"], concurrency=concurrency, obj=obj,
                                         singles=compare_singles,
-                                        partial_path=out_path.with_name(out_path.name + ".compare.json"))
+                                        partial_path=out_path.with_name(out_path.name + ".compare.json"), runner=runner)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(out_path, json.dumps(payload, indent=1, default=str) + "\n")
     return payload
 
 
 def compare(space, task, items, best_config, *, concurrency: int = 4, obj=None, singles: bool = True,
-            partial_path: Path | None = None) -> dict:
+            partial_path: Path | None = None, runner: Any = None) -> dict:
     """Accuracy on held-out items of the best graph and of each model alone at the same budget
     (self-consistency as wide as fits), plus each model's single call when ``singles``. Rows are
     written to ``partial_path`` as they finish, and read back from it on a rerun."""
     from ponder.graphs.optimizer.evaluate import TaskEvaluator
 
-    ev = TaskEvaluator(space, task, minibatch=len(items), items=items, concurrency=concurrency, objective=obj)
+    ev = TaskEvaluator(space, task, minibatch=len(items), items=items, concurrency=concurrency, objective=obj, runner=runner)
     rows = {"best graph": best_config}
     for cfg in space.pilot_configs():
         rows[f"{space.describe(cfg)}"] = cfg
