@@ -36,7 +36,9 @@ def _method(label: str) -> str:
     from ponder.graphs.qa_methods import METHODS
 
     found = [m for m in METHODS if label == m or label.startswith(f"{m}-")]
-    return max(found, key=len) if found else label
+    method = max(found, key=len) if found else label
+    # generated notes are another method than extractive ones (their own line in the plot)
+    return f"{method} (generated notes)" if "-note-generated" in label else method
 
 
 def frontier(paths: Sequence[str | os.PathLike], *, baseline: str, splits: dict[str, Sequence[str]],
