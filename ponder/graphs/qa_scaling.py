@@ -191,7 +191,7 @@ class NoteLoop:
     """
 
     def __init__(self, question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, note: str = "extractive",
-                 keep: int = NOTE_SENTENCES, top_evidence: int = TOP_EVIDENCE):
+                 keep: int = NOTE_SENTENCES, top_evidence: int = TOP_EVIDENCE, orders: int = 1):
         if note not in ("extractive", "generated"):
             raise ConfigError(f"unknown note kind {note!r}", hint="extractive or generated")
         self.question, self.llm, self.usage = question, llm, usage
@@ -202,7 +202,9 @@ class NoteLoop:
         self.sentences: list[tuple[str, str]] = []
         self.note = ""
         self.notes: list[str] = []
-        self.cands: list[Candidate] = []
+        self.cands: list[Candidate] = []  # one per round: the next round's query carries its answer
+        self.others: list[Candidate] = []  # the rounds' answers over other orderings (orders > 1)
+        self.orders = orders
         self.steps: list[dict] = []
 
     def context(self) -> list[Any]:
@@ -247,9 +249,13 @@ class NoteLoop:
             self.note = note_taker.refine_note(self.llm, self.question, self.note, new, usage=self.usage)
         self.notes.append(self.note)
         context = self.context()
-        cand = greedy_answers(self.llm, self.question, [context], self.usage, [f"round {r}"], self.evidence)[0]
+        # the round's answer, and (orders > 1) answers over other orderings of the same context, in one call
+        contexts = orderings(context, self.orders)
+        sources = [f"round {r}"] + [f"round {r} order {i}" for i in range(2, len(contexts) + 1)]
+        cand, *others = greedy_answers(self.llm, self.question, contexts, self.usage, sources, self.evidence)
         previous = self.cands[-1] if self.cands else None
         self.cands.append(cand)
+        self.others.extend(others)
         entry = {
             "node": "round", "round": r, "query": query, "docs": [h.chunk.title for h in hits],
             "new_docs": [h.chunk.title for h in new], "answer": cand.answer, "grounded": cand.grounded,
@@ -262,11 +268,14 @@ class NoteLoop:
 
 
 def run_notes(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, rounds: int = 2, note: str = "extractive",
-              keep: int = NOTE_SENTENCES, top_evidence: int = TOP_EVIDENCE, ungrounded_weight: float = UNGROUNDED_WEIGHT):
-    """Extractive (or generated) notes beside the top evidence over ``rounds`` rounds."""
-    if rounds < 1:
-        raise ConfigError(f"rounds must be >= 1, got {rounds}")
-    loop = NoteLoop(question, search, llm, usage, top_k=top_k, note=note, keep=keep, top_evidence=top_evidence)
+              keep: int = NOTE_SENTENCES, top_evidence: int = TOP_EVIDENCE, orders: int = 1,
+              ungrounded_weight: float = UNGROUNDED_WEIGHT):
+    """Extractive (or generated) notes beside the top evidence over ``rounds`` rounds; with
+    ``orders`` > 1 each round also answers over other orderings of its context, all voted."""
+    if rounds < 1 or orders < 1:
+        raise ConfigError(f"rounds and orders must be >= 1, got {rounds} and {orders}")
+    loop = NoteLoop(question, search, llm, usage, top_k=top_k, note=note, keep=keep, top_evidence=top_evidence,
+                    orders=orders)
     loop.step()
     stop = ""
     for _ in range(rounds - 1):
@@ -275,7 +284,7 @@ def run_notes(question: str, search: Search, llm, usage: Usage, *, top_k: int = 
         except BudgetExceeded as e:
             stop = f"budget ({e.field})"
             break
-    return _result(loop.cands, loop.evidence, loop.steps, stop=stop, notes=loop.notes,
+    return _result(loop.cands + loop.others, loop.evidence, loop.steps, stop=stop, notes=loop.notes,
                    ungrounded_weight=ungrounded_weight)
 
 
