@@ -37,8 +37,10 @@ def _method(label: str) -> str:
 
     found = [m for m in METHODS if label == m or label.startswith(f"{m}-")]
     method = max(found, key=len) if found else label
-    # generated notes are another method than extractive ones (their own line in the plot)
-    return f"{method} (generated notes)" if "-note-generated" in label else method
+    # generated notes, and notes voted over orderings, are their own lines in the plot
+    if "-note-generated" in label:
+        return f"{method} (generated notes)"
+    return f"{method} + orders" if method == "notes" and "-orders-" in label else method
 
 
 def frontier(paths: Sequence[str | os.PathLike], *, baseline: str, splits: dict[str, Sequence[str]],

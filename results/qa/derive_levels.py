@@ -65,7 +65,7 @@ def main() -> None:
     args = ap.parse_args()
     items = {it.id: it for it in load_dataset("hotpotqa").items}
     plans = [("vote-samples-5.jsonl", "samples", (1, 3)), ("vote-orders-orders-3.jsonl", "orders", (1, 2)),
-             ("notes-rounds-3.jsonl", "rounds", (1, 2))]
+             ("notes-rounds-3.jsonl", "rounds", (1, 2)), ("notes-rounds-1-orders-3.jsonl", "orders", (1, 2))]
     for name, setting, levels in plans:
         path = HERE / name
         if not path.exists():
