@@ -27,15 +27,6 @@ def served(tmp_path_factory):
     srv.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from ponder.tools.chromium import Browser
-
-    b = Browser().start()
-    yield b
-    b.close()
-
-
 def test_page_is_served_without_a_key_and_locks_itself_down(served):
     r = httpx.get(served.url + "/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
