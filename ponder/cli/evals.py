@@ -161,13 +161,14 @@ def eval_qa(
     ray: str = RAY_OPTIONS["ray"][1],
     unit_timeout: float = RAY_OPTIONS["unit_timeout"][1],
     worker_gpus: float = RAY_OPTIONS["worker_gpus"][1],
+    settings: list[str] = _O(None, "--set", help="A method setting KEY=VALUE (repeatable), e.g. --set samples=8."),
 ) -> None:
     """Evaluate a retrieval QA method (see ponder.evals.qa)."""
-    from ponder.evals.qa import run_qa_eval
+    from ponder.evals.qa import parse_settings, run_qa_eval
 
     runner = runner_from({"ray": ray, "unit_timeout": unit_timeout, "worker_gpus": worker_gpus}, workers)
     rows = run_qa_eval(dataset=dataset, method=method, model=model, workers=workers, out=out, limit=limit, seed=seed,
-                       budget=budget, top_k=top_k, index=index, runner=runner)
+                       budget=budget, top_k=top_k, index=index, runner=runner, **parse_settings(settings or []))
     _summary(rows)
 
 

@@ -125,5 +125,26 @@ def table_cmd(
     print(table)
 
 
+@qa_app.command("frontier")
+def frontier_cmd(
+    files: list[str] = typer.Argument(..., help="Results files of `ponder eval qa`, one per method and compute level."),
+    baseline: str = _O("single", help="The run (file stem) the paired intervals compare against."),
+    dataset: str = _O("hotpotqa", help="The dataset whose question order defines the splits."),
+    split_at: int = _O(50, help="Settings were chosen on the questions before this one: report both parts and all."),
+    png: str = _O(None, help="Write F1 against tokens per question (all questions) to this PNG."),
+    full: bool = _O(False, help="One line per run and split instead of one per run."),
+) -> None:
+    """Print the compute-quality frontier (EM, F1, acc, tokens, seconds, paired 95% intervals)."""
+    from ponder.evals.qa_frontier import compact, frontier, markdown, plot
+    from ponder.retrieval.datasets import load_dataset
+
+    ids = [it.id for it in load_dataset(dataset).items]
+    splits = {f"first {split_at}": ids[:split_at], f"last {len(ids) - split_at}": ids[split_at:], f"all {len(ids)}": ids}
+    rows = frontier(files, baseline=baseline, splits=splits)
+    print(markdown(rows) if full else compact(rows, whole=f"all {len(ids)}"))
+    if png:
+        print(f"wrote {plot(rows, png, split=f'all {len(ids)}')}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(qa_app, name="qa")

@@ -59,6 +59,25 @@ def dataset_index(dataset: QADataset, *, embedder: Any = None, kind: str = "dens
     return index
 
 
+def parse_settings(pairs: list[str]) -> dict[str, Any]:
+    """``["samples=8", "note=generated"]`` -> ``{"samples": 8, "note": "generated"}`` (ints and
+    floats parsed); a pair without ``=`` is a :class:`ConfigError` naming it."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"bad method setting {pair!r}", hint="write KEY=VALUE, e.g. --set samples=8")
+        parsed: Any = value.strip()
+        for cast in (int, float):
+            try:
+                parsed = cast(parsed)
+                break
+            except ValueError:
+                continue
+        out[key.strip().replace("-", "_")] = parsed
+    return out
+
+
 def _coverage(item: QAItem, steps: list[dict]) -> list[float]:
     per_step = []
     for s in steps:
@@ -103,8 +122,11 @@ class QAQuestions:
     def _head(self, item: QAItem) -> dict[str, Any]:
         # the question, its answers and supporting titles stay in the dataset (joined by id): a
         # results file holds what was measured, not a copy of the data
-        return {"id": item.id, "kind": "qa", "strategy": self.method, "model": self.model_name,
+        head = {"id": item.id, "kind": "qa", "strategy": self.method, "model": self.model_name,
                 "dataset": self.dataset_name, "seed": self.seed}
+        if self.cfg or self.budget is not None:  # the compute level and budget this row was measured at
+            head["settings"] = {**self.cfg, **({"budget": self.budget.limits()} if self.budget is not None else {})}
+        return head
 
     def run_unit(self, state: tuple[Any, Any], item: QAItem) -> dict:
         llm, search_index = state
@@ -130,6 +152,8 @@ class QAQuestions:
         judged = [{k: s[k] for k in ("accepted", "verdict", "preference", "gain") if k in s} for s in result.steps if s.get("node") == "judge"]
         if judged:  # Adaptive-Note: what the judge (or gain rule) decided at each step
             row["judged"] = judged
+        if result.extra:  # scaling methods: vote agreement, grounding, the allocator's decisions
+            row["extra"] = result.extra
         return row
 
     def error_row(self, item: QAItem, reason: str) -> dict:

@@ -31,9 +31,12 @@ from ponder.retrieval.index import Hit, Index
 from ponder.usage import Budget, Usage, spend
 
 #: The name of a QA method (see the module docstring).
-QAMethod = Literal["none", "single", "iterative", "adaptive-note", "adaptive-note-gain", "adaptive-note-graded"]
+QAMethod = Literal["none", "single", "iterative", "adaptive-note", "adaptive-note-gain", "adaptive-note-graded",
+                   "vote", "vote-orders", "notes", "forage", "auto"]
 #: Every QA method name, in the order above.
 METHODS: tuple[QAMethod, ...] = get_args(QAMethod)
+#: The test-time scaling methods and the allocator (:mod:`ponder.graphs.qa_scaling`).
+SCALING: tuple[QAMethod, ...] = ("vote", "vote-orders", "notes", "forage", "auto")
 #: The Adaptive-Note methods and their stop rules (:class:`~ponder.graphs.adaptive_note.AdaptiveNoteConfig`).
 ADAPTIVE: dict[QAMethod, str] = {"adaptive-note": "judge", "adaptive-note-gain": "gain", "adaptive-note-graded": "graded"}
 
@@ -135,6 +138,12 @@ def answer_question(question: str, index: Index | None = None, *, method: QAMeth
         result = _none(question, llm, usage, **cfg)
     elif method == "single":
         result = _single(question, index, llm, usage, top_k=top_k, **cfg)
+    elif method in SCALING:
+        from ponder.graphs.qa_allocator import run_scaling
+
+        s = run_scaling(method, question, _retriever(index, usage), llm, usage, top_k=top_k, **cfg)
+        result = QAResult(s.answer, _unique(s.evidence), s.notes, s.steps, usage, raw=s.raw, stop=s.stop,
+                          best_note=s.best_note, extra=s.extra)
     elif method == "iterative":
         result = _iterative(question, index, llm, usage, top_k=top_k, **cfg)
     else:

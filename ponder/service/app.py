@@ -26,7 +26,7 @@ from ponder.service.config import ServiceConfig, load_config
 from ponder.service.container import Service
 from ponder.service.errors import install_handlers
 from ponder.service.gate import Gate
-from ponder.service.routes import ask, collections, health
+from ponder.service.routes import ask, collections, health, page
 
 DESCRIPTION = (
     "Question answering over your documents with ponder's retrieval methods, plus an "
@@ -57,6 +57,6 @@ def create_app(config: ServiceConfig | None = None, **overrides) -> FastAPI:
     app.state.service = service
     app.add_middleware(Gate, service=service)
     install_handlers(app)
-    for module in (health, collections, ask, openai_compat):
+    for module in (health, collections, ask, openai_compat, page):
         app.include_router(module.router(service))
     return app

@@ -1,0 +1,182 @@
+"""``auto``: compute allocated per question (Snell et al., 2024: spend test-time compute where the
+question needs it rather than uniformly).
+
+The allocator starts cheap and escalates only while the answer is uncertain:
+
+1. ``first``: ``notes`` (the default, chosen on the first 50 HotpotQA questions: one round of the
+   ``notes`` method, the top two passages plus an extractive note, is cheaper than ``single``
+   and answered better there) or ``single`` (one top-k retrieval, one greedy answer). Stop when
+   the answer is grounded in the passages, short (``max_words``: an answer, not a sentence about
+   the question) and the passages cover the question's content words (``coverage_min``).
+2. ``orders`` (``first="single"`` only): ``extra_orders`` more greedy answers over other
+   orderings of the same passages (one batched call), voted with the first. Stop when the vote
+   agrees (``agree_min``) on a grounded answer.
+3. ``round``: up to ``max_rounds`` further retrieval rounds with the extractive note (the
+   question plus the current answer as the query; the note beside the top passages), each
+   answer voted with all before; stop as soon as the vote agrees on a grounded answer.
+
+A ``budget`` (tokens, calls, retrievals per question) is respected: before each stage the
+allocator estimates its worst-case tokens (the prompts plus ``max_tokens`` per answer) and skips it
+when it would not fit; the model's own budget check (worst case, before every call) backs this
+up, so the ledger never passes a limit. Every decision is logged (``steps`` entries with
+``node="allocate"``, and ``extra["decisions"]``), with the signals it was made on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ponder.agents import answerer
+from ponder.errors import BudgetExceeded, ConfigError
+from ponder.graphs.qa_scaling import (
+    RUNNERS,
+    UNGROUNDED_WEIGHT,
+    NoteLoop,
+    Scaled,
+    Search,
+    _result,
+    greedy_answers,
+    orderings,
+)
+from ponder.graphs.qa_signals import Vote, question_coverage, vote
+from ponder.usage import Usage
+
+#: Thresholds of the allocator, chosen on the first 50 HotpotQA questions (docs/RESULTS.md).
+FIRST = "notes"
+EXTRA_ORDERS = 2
+MAX_ROUNDS = 2
+AGREE_MIN = 0.6
+COVERAGE_MIN = 0.6
+MAX_WORDS = 6
+
+
+def _estimate(llm, question: str, contexts: Sequence[Sequence[Any]], slack: float = 1.0) -> int:
+    """Tokens of one greedy answer per context: the prompts (times ``slack``) plus ``max_tokens`` each."""
+    return sum(int(llm.count_tokens(answerer.messages(question, passages=c)) * slack) + answerer.MAX_TOKENS
+               for c in contexts)
+
+
+def _fits(usage: Usage, tokens: int, calls: int = 1, retrievals: int = 0) -> str:
+    """'' when a stage of this size fits the budget left, else the limit it would pass."""
+    for name, need in (("tokens", tokens), ("calls", calls), ("retrievals", retrievals)):
+        left = usage.remaining(name)
+        if left is not None and need > left:
+            return name
+    return ""
+
+
+def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, first: str = FIRST,
+             extra_orders: int = EXTRA_ORDERS, max_rounds: int = MAX_ROUNDS, agree_min: float = AGREE_MIN,
+             coverage_min: float = COVERAGE_MIN, max_words: int = MAX_WORDS,
+             ungrounded_weight: float = UNGROUNDED_WEIGHT) -> Scaled:
+    """Answer with as little compute as the question allows (see the module docstring).
+
+    Args:
+        first: the cheap first stage: ``notes`` (one round of the ``notes`` method: the top
+            passages plus an extractive note) or ``single`` (all top-k passages).
+        extra_orders: answers over other orderings of the passages when the first is uncertain
+            (``single`` only).
+        max_rounds: the most further retrieval rounds.
+
+    Raises:
+        BudgetExceeded: the budget does not allow even the first retrieval and answer.
+    """
+    if first not in ("single", "notes"):
+        raise ConfigError(f"unknown first stage {first!r}", hint="single or notes")
+    if extra_orders < 0 or max_rounds < 0:
+        raise ConfigError(f"extra_orders and max_rounds must be >= 0, got {extra_orders} and {max_rounds}")
+    decisions: list[dict] = []
+
+    def decide(stage: str, verdict: str, **signals: Any) -> None:
+        decisions.append({"node": "allocate", "stage": stage, "decision": verdict,
+                          **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in signals.items()}})
+
+    def finish(cands, evidence, steps, stop, notes=()):
+        result = _result(cands, evidence, steps + decisions, stop=stop, notes=notes,
+                         ungrounded_weight=ungrounded_weight)
+        result.extra["decisions"] = [{k: v for k, v in d.items() if k != "node"} for d in decisions]
+        return result
+
+    # stage 1: the cheapest answer
+    usage.check(retrievals=1, calls=1)  # not even the first step fits: say so rather than answer blind
+    loop = NoteLoop(question, search, llm, usage, top_k=top_k)
+    if first == "notes":
+        entry = loop.step()
+        hits, cands, coverage = loop.top, [loop.cands[-1]], entry["coverage"]
+    else:
+        hits = search(question, top_k)
+        cands = greedy_answers(llm, question, [hits], usage, ["order 1"], hits)
+        coverage = question_coverage(question, hits)
+    steps: list[dict] = [] if first == "notes" else [{"node": "retrieve", "query": question, "docs": [h.chunk.title for h in hits]}]
+    head = cands[0]
+    words = len(head.answer.split())
+    confident = head.grounded and coverage >= coverage_min and 0 < words <= max_words
+    decide(first, "stop" if confident else "escalate", grounded=head.grounded, coverage=coverage, words=words)
+    if confident:
+        return finish(cands, hits, loop.steps + steps, f"confident after {first}", notes=loop.notes)
+
+    # stage 2 (single only): other orderings of the same passages
+    chosen: Vote = vote(cands, ungrounded_weight=ungrounded_weight)
+    contexts = orderings(hits, 1 + extra_orders)[1:] if first == "single" else []
+    if contexts:
+        over = _fits(usage, _estimate(llm, question, contexts))
+        if over:
+            decide("orders", f"skip (budget: {over})")
+            return finish(cands, hits, steps, f"budget ({over})")
+        try:
+            cands += greedy_answers(llm, question, contexts, usage, [f"order {i}" for i in range(2, len(contexts) + 2)], hits)
+        except BudgetExceeded as e:
+            decide("orders", f"skip (budget: {e.field})")
+            return finish(cands, hits, steps, f"budget ({e.field})")
+        chosen = vote(cands, ungrounded_weight=ungrounded_weight)
+        agreed = chosen.agreement >= agree_min and chosen.winner is not None and chosen.winner.grounded
+        decide("orders", "stop" if agreed else "escalate", agreement=chosen.agreement, distinct=chosen.distinct,
+               grounded=bool(chosen.winner and chosen.winner.grounded))
+        if agreed:
+            return finish(cands, hits, steps, "agreed after orders")
+
+    # stage 3: more evidence, an extractive note beside the top passages, round after round
+    if first == "single":
+        loop.seed(hits, chosen.winner or head, question)  # the next round's query carries the current answer
+    stop = f"rounds ({max_rounds})" if max_rounds else "no rounds allowed"
+    for r in range(1, max_rounds + 1):
+        # the next round shows the same top passages and a note of as many sentences as now, which
+        # may be longer: a quarter more than the current prompt (the model's own worst-case check
+        # before the call still guards the limit)
+        over = _fits(usage, _estimate(llm, question, [loop.context()], slack=1.25), retrievals=1)
+        if over:
+            decide(f"round {r}", f"skip (budget: {over})")
+            stop = f"budget ({over})"
+            break
+        try:
+            entry = loop.step()
+        except BudgetExceeded as e:
+            decide(f"round {r}", f"skip (budget: {e.field})")
+            stop = f"budget ({e.field})"
+            break
+        cands.append(loop.cands[-1])
+        chosen = vote(cands, ungrounded_weight=ungrounded_weight)
+        agreed = chosen.agreement >= agree_min and chosen.winner is not None and chosen.winner.grounded
+        decide(f"round {r}", "stop" if agreed else ("escalate" if r < max_rounds else "stop (last stage)"),
+               agreement=chosen.agreement, grounded=bool(chosen.winner and chosen.winner.grounded),
+               gain=entry["gain"], coverage=entry["coverage"])
+        if agreed:
+            stop = f"agreed after round {r}"
+            break
+    return finish(cands, loop.evidence, steps + loop.steps, stop, notes=loop.notes)
+
+
+def run_scaling(method: str, question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, **cfg: Any) -> Scaled:
+    """Run one scaling method of :mod:`ponder.graphs.qa_scaling` or ``auto`` with its settings;
+    unknown settings are a :class:`~ponder.errors.ConfigError` naming them and the known ones."""
+    import inspect
+
+    fn = run_auto if method == "auto" else RUNNERS.get(method)
+    if fn is None:
+        raise ConfigError(f"unknown scaling method {method!r}", hint=f"one of {', '.join([*RUNNERS, 'auto'])}")
+    known = [p for p in inspect.signature(fn).parameters if p not in ("question", "search", "llm", "usage", "top_k")]
+    unknown = sorted(set(cfg) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown {method} setting(s): {', '.join(unknown)}", hint=f"known: {', '.join(known)}")
+    return fn(question, search, llm, usage, top_k=top_k, **cfg)

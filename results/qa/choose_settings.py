@@ -1,0 +1,75 @@
+"""Choose the vote weight and the allocator's settings on the FIRST 50 HotpotQA questions only.
+
+Reads the logged candidates and per-round signals of ``notes-rounds-3`` (and ``vote-orders-orders-3``
+when present) and replays, exactly, what the notes-first allocator would have done with each setting
+(its rounds are the same greedy computation as the ``notes`` method's rounds, so the replay's answers
+and tokens are the real ones). Prints F1, acc and tokens per question for each setting; the last 50
+questions are never read.
+
+    python results/qa/choose_settings.py
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from ponder.files import read_jsonl  # noqa: E402
+from ponder.graphs.qa_signals import Candidate, vote  # noqa: E402
+from ponder.retrieval.datasets import load_dataset  # noqa: E402
+from ponder.retrieval.metrics import answer_in_output, f1_score  # noqa: E402
+
+HERE = Path(__file__).resolve().parent / "scaling"
+
+
+def cands(row: dict) -> list[Candidate]:
+    return [Candidate(c["answer"], c["raw"], c["source"], c["grounded"], c["tokens"]) for c in row["extra"]["votes"]]
+
+
+def score(pick: Candidate | None, gold) -> tuple[float, float]:
+    if pick is None:
+        return 0.0, 0.0
+    return f1_score(pick.answer, gold), answer_in_output(pick.raw, gold)
+
+
+def main() -> None:
+    items = load_dataset("hotpotqa").items
+    first50 = {it.id: it for it in items[:50]}
+    notes = [r for r in read_jsonl(HERE / "notes-rounds-3.jsonl") if r["id"] in first50]
+    print(f"notes rows on the first 50: {len(notes)}")
+    for weight in (0.1, 0.25, 0.5, 1.0):
+        for k in (1, 2, 3):
+            f = a = 0.0
+            for r in notes:
+                fi, ai = score(vote(cands(r)[:k], ungrounded_weight=weight).winner, first50[r["id"]].answers)
+                f, a = f + fi, a + ai
+            print(f"notes rounds={k} weight={weight}: F1 {f / len(notes):.3f} acc {a / len(notes):.3f}")
+    print("\nnotes-first allocator replay (coverage_min, max_words, agree_min, max_rounds):")
+    results = []
+    for cov, words, agree, rounds in itertools.product((0.0, 0.4, 0.6, 0.8), (3, 6, 10), (0.5, 0.6, 0.8, 1.01), (1, 2)):
+        f = a = tok = 0.0
+        for r in notes:
+            cs, sig = cands(r), r["extra"]["rounds"]
+            head = cs[0]
+            n = 1
+            if not (head.grounded and sig[0]["coverage"] >= cov and 0 < len(head.answer.split()) <= words):
+                for extra in range(1, rounds + 1):
+                    n = 1 + extra
+                    chosen = vote(cs[:n])
+                    if chosen.agreement >= agree and chosen.winner and chosen.winner.grounded:
+                        break
+            pick = vote(cs[:n]).winner
+            fi, ai = score(pick, first50[r["id"]].answers)
+            f, a, tok = f + fi, a + ai, tok + sum(c.tokens for c in cs[:n])
+        m = len(notes)
+        results.append((f / m, a / m, tok / m, cov, words, agree, rounds))
+    for row in sorted(results, reverse=True)[:25]:
+        print("F1 {:.3f} acc {:.3f} tokens {:.0f}  coverage_min={} max_words={} agree_min={} max_rounds={}".format(*row))
+
+
+if __name__ == "__main__":
+    main()
