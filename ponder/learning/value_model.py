@@ -141,27 +141,20 @@ def load_learned(folder: str | Path) -> LearnedValue:
 
 def toml_values() -> dict[str, str]:
     """Value functions named in ``ponder.toml`` (``[values.NAME] path = "DIR"``): name -> ``learned:DIR``."""
-    import tomllib
+    from ponder.models.registry import read_config
 
-    from ponder.models.registry import config_paths
-
-    for path in config_paths():
-        if not path.exists():
-            continue
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{path}: not valid TOML ({e})") from None
-        out = {}
-        for name, entry in (data.get("values") or {}).items():
-            if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-                raise ConfigError(f"{path}: [values.{name}] needs path = \"DIR\" (a trained value folder)")
-            folder = Path(entry["path"])
-            if not folder.is_absolute():
-                folder = path.parent / folder
-            out[name] = f"learned:{folder}"
-        return out
-    return {}
+    if (found := read_config()) is None:
+        return {}
+    path, data = found
+    out = {}
+    for name, entry in (data.get("values") or {}).items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            raise ConfigError(f"{path}: [values.{name}] needs path = \"DIR\" (a trained value folder)")
+        folder = Path(entry["path"])
+        if not folder.is_absolute():
+            folder = path.parent / folder
+        out[name] = f"learned:{folder}"
+    return out
 
 
 def resolve_value_name(name: str) -> str:

@@ -164,22 +164,29 @@ def parse_entry(path: Path, name: str, entry: Any) -> ModelSpec:
                      parsed.api_key_env, dict(parsed.options), parsed.note)
 
 
-def configured_models() -> dict[str, ModelSpec]:
-    """Built-in specs plus those from the first ``ponder.toml`` found."""
-    specs = dict(BUILTIN)
+def read_config() -> tuple[Path, dict] | None:
+    """The first ``ponder.toml`` found (see :func:`config_paths`) and its parsed tables, or
+    ``None``; a file that is not TOML is a :class:`ConfigError` naming it."""
     for path in config_paths():
         if not path.is_file():
             continue
         try:
-            data = tomllib.loads(path.read_text())
+            return path, tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: invalid TOML: {e}") from e
+    return None
+
+
+def configured_models() -> dict[str, ModelSpec]:
+    """Built-in specs plus those from the first ``ponder.toml`` found."""
+    specs = dict(BUILTIN)
+    if (found := read_config()) is not None:
+        path, data = found
         models = data.get("models") or {}
         if not isinstance(models, dict):
             raise ConfigError(f"{path}: 'models' must be a table of [models.<name>] entries")
         for name, entry in models.items():
             specs[name] = parse_entry(path, name, entry)
-        break
     return specs
 
 
