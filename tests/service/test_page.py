@@ -27,6 +27,21 @@ def served(tmp_path_factory):
     srv.stop()
 
 
+@pytest.fixture
+def page(served, browser):
+    """The page at ``/`` in a fresh browser context (no key kept from another test)."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(served.url + "/")
+    yield page
+    context.close()
+
+
+def enter_key(page, key: str) -> None:
+    page.fill("#key", key)
+    page.click("#save-key")
+
+
 def test_page_is_served_without_a_key_and_locks_itself_down(served):
     r = httpx.get(served.url + "/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
@@ -34,66 +49,45 @@ def test_page_is_served_without_a_key_and_locks_itself_down(served):
     assert 'id="key"' in r.text and "/v1/ask" in r.text
 
 
-def test_ask_from_the_page_shows_answer_evidence_and_usage(served, browser):
-    context = browser.new_context()
-    page = context.new_page()
-    try:
-        page.goto(served.url + "/")
-        page.fill("#key", served.key_a)
-        page.click("#save-key")
-        page.wait_for_selector("#ask-section:not([hidden])", timeout=15_000)
-        assert page.locator("#collection option").all_text_contents() == ["alpha (2 documents)"]
-        page.select_option("#method", "auto")
-        page.fill("#question", "What is the secret code of the vault?")
-        page.click("#ask")
-        page.wait_for_selector("#result:not([hidden])", timeout=30_000)
-        assert page.text_content("#answer") == "The code is ZETA-42"
-        evidence = page.text_content("#evidence")
-        assert "Vault manual" in evidence and "ZETA-42" in evidence and "vault" in evidence  # title, text, source
-        usage = page.text_content("#usage")
-        assert usage.startswith("auto: ") and "model calls" in usage and "retrievals" in usage
-        assert page.is_hidden("#error")
-        # the key was entered once: a reload asks straight away, without the key form
-        page.reload()
-        page.wait_for_selector("#ask-section:not([hidden])", timeout=15_000)
-        assert page.is_hidden("#key-section")
-    finally:
-        context.close()
+def test_ask_from_the_page_shows_answer_evidence_and_usage(served, page):
+    enter_key(page, served.key_a)
+    page.wait_for_selector("#ask-section:not([hidden])", timeout=15_000)
+    assert page.locator("#collection option").all_text_contents() == ["alpha (2 documents)"]
+    page.select_option("#method", "auto")
+    page.fill("#question", "What is the secret code of the vault?")
+    page.click("#ask")
+    page.wait_for_selector("#result:not([hidden])", timeout=30_000)
+    assert page.text_content("#answer") == "The code is ZETA-42"
+    evidence = page.text_content("#evidence")
+    assert "Vault manual" in evidence and "ZETA-42" in evidence and "vault" in evidence  # title, text, source
+    usage = page.text_content("#usage")
+    assert usage.startswith("auto: ") and "model calls" in usage and "retrievals" in usage
+    assert page.is_hidden("#error")
+    # the key was entered once: a reload asks straight away, without the key form
+    page.reload()
+    page.wait_for_selector("#ask-section:not([hidden])", timeout=15_000)
+    assert page.is_hidden("#key-section")
 
 
-def test_a_wrong_key_gets_a_clear_message(served, browser):
-    context = browser.new_context()
-    page = context.new_page()
-    try:
-        page.goto(served.url + "/")
-        page.fill("#key", "pk-not-a-real-key")
-        page.click("#save-key")
-        page.wait_for_selector("#error:not([hidden])", timeout=15_000)
-        message = page.text_content("#error")
-        assert "API key was not accepted" in message and "not valid" in message
-        assert page.is_visible("#key-section") and page.is_hidden("#ask-section")
-    finally:
-        context.close()
+def test_a_wrong_key_gets_a_clear_message(page):
+    enter_key(page, "pk-not-a-real-key")
+    page.wait_for_selector("#error:not([hidden])", timeout=15_000)
+    message = page.text_content("#error")
+    assert "API key was not accepted" in message and "not valid" in message
+    assert page.is_visible("#key-section") and page.is_hidden("#ask-section")
 
 
-def test_a_collection_the_key_may_not_see_is_refused_in_words(served, browser):
+def test_a_collection_the_key_may_not_see_is_refused_in_words(served, page):
     with served.client(served.admin_key) as admin:
         admin.post("/v1/collections", json={"name": "beta"})
-    context = browser.new_context()
-    page = context.new_page()
-    try:
-        page.goto(served.url + "/")
-        page.fill("#key", served.key_a)
-        page.click("#save-key")
-        page.wait_for_selector("#ask-section:not([hidden])", timeout=15_000)
-        # a stale choice (e.g. a collection the key lost access to) reaches the API and is refused in words
-        page.evaluate("""() => { const o = document.createElement('option'); o.value = 'beta'; o.textContent = 'beta';
-                                 document.getElementById('collection').append(o); }""")
-        page.select_option("#collection", "beta")
-        page.fill("#question", "What is for lunch?")
-        page.click("#ask")
-        page.wait_for_selector("#error:not([hidden])", timeout=15_000)
-        assert "beta" in page.text_content("#error")
-        assert page.is_hidden("#result")
-    finally:
-        context.close()
+    enter_key(page, served.key_a)
+    page.wait_for_selector("#ask-section:not([hidden])", timeout=15_000)
+    # a stale choice (e.g. a collection the key lost access to) reaches the API and is refused in words
+    page.evaluate("""() => { const o = document.createElement('option'); o.value = 'beta'; o.textContent = 'beta';
+                             document.getElementById('collection').append(o); }""")
+    page.select_option("#collection", "beta")
+    page.fill("#question", "What is for lunch?")
+    page.click("#ask")
+    page.wait_for_selector("#error:not([hidden])", timeout=15_000)
+    assert "beta" in page.text_content("#error")
+    assert page.is_hidden("#result")
