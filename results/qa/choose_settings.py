@@ -12,6 +12,7 @@ questions are never read.
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ponder.graphs.qa_signals import Candidate, vote  # noqa: E402
 from ponder.retrieval.datasets import load_dataset  # noqa: E402
 from ponder.retrieval.metrics import answer_in_output, f1_score  # noqa: E402
 
-HERE = Path(__file__).resolve().parent / "scaling"
+HERE = Path(__file__).resolve().parent / os.environ.get("QA_SCALING", "scaling")  # scaling-prompt1: the first prompt
 
 
 def cands(row: dict) -> list[Candidate]:

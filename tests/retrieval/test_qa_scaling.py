@@ -34,12 +34,12 @@ def index():
 
 def agreeing():
     """Always the same short answer, found in the passages."""
-    return ScriptedChatModel([(r"Answer in a few words", "Steve Jobs")])
+    return ScriptedChatModel([(r"Only give me the answer", "Steve Jobs")])
 
 
 def first_passage_title(messages) -> str:
-    """The title of the first passage of the question's prompt (not the worked example's)."""
-    m = re.search(r"\[1\] ([^:]+):", messages[-1]["content"])
+    """The title of the first passage in the prompt (the system message holds the documents)."""
+    m = re.search(r"\[1\] ([^:]+):", messages[0]["content"])
     return m.group(1) if m else "nothing"
 
 
@@ -49,7 +49,7 @@ INVENTED = {"iPhone": "Tim Cook", "Apple Inc.": "Jony Ive", "Cupertino": "Larry 
 
 def disagreeing():
     """An invented answer that follows whichever passage comes first: orderings disagree."""
-    return ScriptedChatModel([(r"Answer in a few words", lambda ms: INVENTED.get(first_passage_title(ms), "Bob"))])
+    return ScriptedChatModel([(r"Only give me the answer", lambda ms: INVENTED.get(first_passage_title(ms), "Bob"))])
 
 
 def test_vote_weights_grounded_answers_and_reports_agreement():
@@ -127,12 +127,12 @@ def test_allocator_escalates_when_answers_disagree(index):
 
 
 def test_allocator_stops_when_the_orders_agree(index):
-    llm = ScriptedChatModel([(r"Answer in a few words", "Steve Jobs founded the company that designs the iPhone")])
+    llm = ScriptedChatModel([(r"Only give me the answer", "Steve Jobs founded the company that designs the iPhone")])
     usage = Usage()
     result = answer_question(QUESTION, index, method="auto", model=llm, usage=usage, top_k=3, first="single")
     # a sentence, not an answer: escalate once; the orders agree but the answer is not grounded
     assert [d["stage"] for d in result.extra["decisions"]][:2] == ["single", "orders"]
-    llm = ScriptedChatModel([(r"Answer in a few words", "Steve Jobs, Steve Wozniak and Ronald Wayne in 1976")])
+    llm = ScriptedChatModel([(r"Only give me the answer", "Steve Jobs, Steve Wozniak and Ronald Wayne in 1976")])
     usage = Usage()
     result = answer_question(QUESTION, index, method="auto", model=llm, usage=usage, top_k=3, first="single")
     assert [(d["stage"], d["decision"]) for d in result.extra["decisions"]] == [("single", "escalate"), ("orders", "stop")]
