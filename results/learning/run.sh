@@ -14,7 +14,11 @@ P="$PY -m ponder.cli.main"
 M="${PONDER_MODEL:-smollm2-135m}"
 L=results/learning
 T=$L/traces
-V=$L/value-minilm
+# VTAG=v2 names a second verifier (value-minilm-v2) and suffixes the files of its runs; ATAG likewise the actor
+S=${VTAG:+-$VTAG}
+V=$L/value-minilm$S
+A=$L/actor-bc${ATAG:+-$ATAG}
+SA=${ATAG:+-$ATAG}
 MWC="--episodes 3 --horizon 4 --candidates 4 --max-tokens 20 --max-obs-chars 800 --judge-samples 3 --seed 0"
 BF5="--strategy best-first -c 5 --branching 3 --depth 2 --search-rounds 1"
 BF10="--strategy best-first -c 10 --branching 3 --depth 3 --search-rounds 1"
@@ -26,16 +30,16 @@ for job in "$@"; do
   collect) $PY $L/collect_train.py ${SEEDS:-10} ;;
   train-value) $P train value --data $L/data/train --out $V --epochs ${EPOCHS:-3} --batch-size 16 --save-steps 25 \
                  --heldout-traces results/web/traces/miniwob-best-first-c5-oracle ;;
-  bench) $P bench verifier --json --set model=$V --set judge=1 --out $L/bench-verifier.json ;;
-  mw-bf5-learned) $P eval miniwob --tasks "$MW" $BF5 --value learned:$V --model $M $MWC --out $L/miniwob-best-first-c5-learned.jsonl --trace-dir $T/bf5-learned ;;
-  mw-bf10-learned) $P eval miniwob --tasks "$MW" $BF10 --value learned:$V --model $M $MWC --out $L/miniwob-best-first-c10-learned.jsonl --trace-dir $T/bf10-learned ;;
-  mw-bon4-learned) $P eval miniwob --tasks "$MW" --strategy best-of-n --trajectories 4 --value learned:$V --model $M $MWC --out $L/miniwob-best-of-n4-learned.jsonl --trace-dir $T/bon4-learned ;;
-  mw-bon8-learned) $P eval miniwob --tasks "$MW" --strategy best-of-n --trajectories 8 --value learned:$V --model $M $MWC --out $L/miniwob-best-of-n8-learned.jsonl --trace-dir $T/bon8-learned ;;
-  train-actor) $P train actor --data $L/data/train --out $L/actor-bc --epochs ${ACTOR_EPOCHS:-2} --batch-size 4 --save-steps 25 ;;
-  mw-greedy-bc) $P eval miniwob --tasks "$MW" --strategy greedy --label "greedy bc-actor" --model hf:$L/actor-bc $MWC --out $L/miniwob-greedy-bc.jsonl --trace-dir $T/greedy-bc ;;
-  mw-bf5-bc-learned) $P eval miniwob --tasks "$MW" $BF5 --value learned:$V --model hf:$L/actor-bc $MWC --out $L/miniwob-best-first-c5-bc-learned.jsonl --trace-dir $T/bf5-bc-learned ;;
+  bench) $P bench verifier --json --set model=$V --set judge=1 --out $L/bench-verifier$S.json ;;
+  mw-bf5-learned) $P eval miniwob --tasks "$MW" $BF5 --value learned:$V --model $M $MWC --out $L/miniwob-best-first-c5-learned$S.jsonl --trace-dir $T/bf5-learned$S ;;
+  mw-bf10-learned) $P eval miniwob --tasks "$MW" $BF10 --value learned:$V --model $M $MWC --out $L/miniwob-best-first-c10-learned$S.jsonl --trace-dir $T/bf10-learned$S ;;
+  mw-bon4-learned) $P eval miniwob --tasks "$MW" --strategy best-of-n --trajectories 4 --value learned:$V --model $M $MWC --out $L/miniwob-best-of-n4-learned$S.jsonl --trace-dir $T/bon4-learned$S ;;
+  mw-bon8-learned) $P eval miniwob --tasks "$MW" --strategy best-of-n --trajectories 8 --value learned:$V --model $M $MWC --out $L/miniwob-best-of-n8-learned$S.jsonl --trace-dir $T/bon8-learned$S ;;
+  train-actor) $P train actor --data $L/data/train --out $A --epochs ${ACTOR_EPOCHS:-2} --batch-size 4 --save-steps 25 ;;
+  mw-greedy-bc) $P eval miniwob --tasks "$MW" --strategy greedy --label "greedy bc-actor" --model hf:$A $MWC --out $L/miniwob-greedy-bc$SA.jsonl --trace-dir $T/greedy-bc$SA ;;
+  mw-bf5-bc-learned) $P eval miniwob --tasks "$MW" $BF5 --value learned:$V --model hf:$A $MWC --out $L/miniwob-best-first-c5-bc$SA-learned$S.jsonl --trace-dir $T/bf5-bc$SA-learned$S ;;
   u13-greedy) $P eval miniwob --tasks "$U13" --strategy greedy --model $M $MWC --out $L/unseen13-greedy.jsonl --trace-dir $T/u13-greedy ;;
-  u13-bf5-learned) $P eval miniwob --tasks "$U13" $BF5 --value learned:$V --model $M $MWC --out $L/unseen13-best-first-c5-learned.jsonl --trace-dir $T/u13-bf5-learned ;;
+  u13-bf5-learned) $P eval miniwob --tasks "$U13" $BF5 --value learned:$V --model $M $MWC --out $L/unseen13-best-first-c5-learned$S.jsonl --trace-dir $T/u13-bf5-learned$S ;;
   u13-bf5-oracle) $P eval miniwob --tasks "$U13" $BF5 --value oracle --model $M $MWC --out $L/unseen13-best-first-c5-oracle.jsonl --trace-dir $T/u13-bf5-oracle ;;
   *) echo "unknown job $job"; exit 2 ;;
   esac
