@@ -1,5 +1,11 @@
 """Rollout collection: run episodes through the eval runner and record every visited state.
 
+Three sources, one format: :func:`collect_miniwob` (MiniWoB++ episodes), :func:`collect_web`
+(the local sites' tasks, as ``ponder eval web`` runs them) and :func:`collect_demos` (the local
+sites' reference solutions replayed as demonstrations). The local-site training tasks are a
+named subset, ``train``: every task outside the stratified 40 that ``ponder eval web --per-site
+10`` evaluates (:func:`web_eval_tasks`); a ``train`` collection refuses any of the 40.
+
 Collection is an evaluation run (:func:`ponder.evals.web.run_eval`, so the runner's progress
 bar, resumable results file, per-task checkpoints and whatever parallel backend it has apply)
 whose environments are wrapped in a :class:`RecordingEnv`. The wrapper appends one raw record per
@@ -270,7 +276,11 @@ def web_tasks(spec: str | Sequence[str], task_list: Sequence[Any] | None = None)
         held = set(web_eval_tasks(tasks))
         return [t for t in tasks if (str(t.task_id) in held) == (spec.strip() == "eval")]
     text = spec if isinstance(spec, str) else ",".join(str(s) for s in spec)
-    return select_tasks(tasks, text)
+    try:
+        return select_tasks(tasks, text)
+    except ConfigError as e:
+        raise ConfigError(e.message, hint="train (the 81 training tasks), eval (the stratified 40), all, a site "
+                                          "(admin, forum, shop, wiki) or ids from `ponder web tasks`") from None
 
 
 def _web_split(tasks: Sequence[Any], role: str, task_list: Sequence[Any] | None) -> Split:
