@@ -1,7 +1,11 @@
 """The answerer role: a short answer to a question from passages, a note, or nothing.
 
-Small models answer in sentences, so the prompt asks for the bare answer, shows one worked
-example, stops at the first line, and :func:`ponder.text.extract_short_answer` trims the rest.
+The prompt puts the context in the system message under an instruction to give only the answer
+(the shape FlashRAG uses), then one worked question and answer, then the question. It was chosen
+on the first 50 HotpotQA questions among five shapes with SmolLM2-135M (docs/RESULTS.md, "The
+answer prompt"): the earlier one (context in the user turn, a worked example with passages, "Answer
+in a few words") scored F1 0.054 / acc 0.08 there, this one 0.088 / 0.16. Small models still
+answer in sentences at times, so :func:`parse` trims the reply to the answer.
 """
 
 from __future__ import annotations
@@ -16,11 +20,9 @@ from ponder.models.base import ChatModel, Message
 from ponder.text import extract_short_answer
 from ponder.usage import Usage
 
-SYSTEM = ("You answer questions. Reply with only the answer: a name, a number, a date, yes or no, "
-          "or a few words. No explanation.")
+#: The instruction every answer prompt carries (tests' scripted models match on it).
+INSTRUCTION = "Only give me the answer and do not output any other words."
 
-_EXAMPLE_CONTEXT = ("[1] Ada Lovelace: Ada Lovelace was an English mathematician, the daughter of the poet Lord Byron.\n"
-                    "[2] Lord Byron: George Gordon Byron was born in London in 1788.")
 _EXAMPLE_QUESTION = "In which city was the father of Ada Lovelace born?"
 _EXAMPLE_ANSWER = "London"
 
@@ -36,21 +38,20 @@ class Answer:
 
 
 def messages(question: str, *, passages: Sequence[Any] = (), note: str | None = None) -> list[Message]:
-    """The prompt: context (passages or a note, or none), then the question."""
+    """The prompt: the instruction and the context (passages, a note, or none), one worked
+    question and answer, then the question."""
     if note is not None:
-        example_ctx = "Notes: Ada Lovelace's father was Lord Byron. Lord Byron was born in London."
-        context = f"Notes: {note.strip() or '(none)'}"
+        system = f"Answer the question based on the given notes. {INSTRUCTION}\nThe notes:\n\n{note.strip() or '(none)'}"
     elif passages:
-        example_ctx, context = f"Passages:\n{_EXAMPLE_CONTEXT}", f"Passages:\n{render_passages(passages)}"
+        system = (f"Answer the question based on the given document. {INSTRUCTION}\n"
+                  f"The following are given documents.\n\n{render_passages(passages)}")
     else:
-        example_ctx, context = "", ""
-    def user(ctx: str, q: str) -> str:
-        return f"{ctx}\n\nQuestion: {q}\nAnswer in a few words." if ctx else f"Question: {q}\nAnswer in a few words."
+        system = f"Answer the question. {INSTRUCTION}"
     return [
-        {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": user(example_ctx, _EXAMPLE_QUESTION)},
+        {"role": "system", "content": system},
+        {"role": "user", "content": f"Question: {_EXAMPLE_QUESTION}"},
         {"role": "assistant", "content": _EXAMPLE_ANSWER},
-        {"role": "user", "content": user(context, question)},
+        {"role": "user", "content": f"Question: {question}"},
     ]
 
 

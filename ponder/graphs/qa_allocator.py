@@ -8,9 +8,10 @@ The allocator starts cheap and escalates only while the answer is uncertain:
    and answered better there) or ``single`` (one top-k retrieval, one greedy answer). Stop when
    the answer is grounded in the passages, short (``max_words``: an answer, not a sentence about
    the question) and the passages cover the question's content words (``coverage_min``).
-2. ``orders`` (``first="single"`` only): ``extra_orders`` more greedy answers over other
-   orderings of the same passages (one batched call), voted with the first. Stop when the vote
-   agrees (``agree_min``) on a grounded answer.
+2. ``order 2`` ... ``order k``: up to ``extra_orders`` more greedy answers over other orderings
+   of the same context (the notes round's passages and note, or the top-k passages), one at a
+   time, each voted with all before. Stop when the vote agrees (``agree_min``) on a grounded
+   answer. Orderings matter to a small model: the answer tends to come from the first passage.
 3. ``round``: up to ``max_rounds`` further retrieval rounds with the extractive note (the
    question plus the current answer as the query; the note beside the top passages), each
    answer voted with all before; stop as soon as the vote agrees on a grounded answer.
@@ -75,8 +76,7 @@ def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5
     Args:
         first: the cheap first stage: ``notes`` (one round of the ``notes`` method: the top
             passages plus an extractive note) or ``single`` (all top-k passages).
-        extra_orders: answers over other orderings of the passages when the first is uncertain
-            (``single`` only).
+        extra_orders: the most answers over other orderings of the first stage's context.
         max_rounds: the most further retrieval rounds.
 
     Raises:
@@ -116,25 +116,27 @@ def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5
     if confident:
         return finish(cands, hits, loop.steps + steps, f"confident after {first}", notes=loop.notes)
 
-    # stage 2 (single only): other orderings of the same passages
+    # stage 2: the same context in other orderings, one at a time (each puts another passage
+    # first), voted with the first answer; stop as soon as the vote agrees on a grounded answer
     chosen: Vote = vote(cands, ungrounded_weight=ungrounded_weight)
-    contexts = orderings(hits, 1 + extra_orders)[1:] if first == "single" else []
-    if contexts:
-        over = _fits(usage, _estimate(llm, question, contexts))
+    context = loop.context() if first == "notes" else hits
+    grounding = loop.evidence if first == "notes" else hits
+    for i, ctx in enumerate(orderings(context, 1 + extra_orders)[1:], 2):
+        over = _fits(usage, _estimate(llm, question, [ctx]))
         if over:
-            decide("orders", f"skip (budget: {over})")
-            return finish(cands, hits, steps, f"budget ({over})")
+            decide(f"order {i}", f"skip (budget: {over})")
+            return finish(cands, grounding, steps + loop.steps, f"budget ({over})", notes=loop.notes)
         try:
-            cands += greedy_answers(llm, question, contexts, usage, [f"order {i}" for i in range(2, len(contexts) + 2)], hits)
+            cands += greedy_answers(llm, question, [ctx], usage, [f"order {i}"], grounding)
         except BudgetExceeded as e:
-            decide("orders", f"skip (budget: {e.field})")
-            return finish(cands, hits, steps, f"budget ({e.field})")
+            decide(f"order {i}", f"skip (budget: {e.field})")
+            return finish(cands, grounding, steps + loop.steps, f"budget ({e.field})", notes=loop.notes)
         chosen = vote(cands, ungrounded_weight=ungrounded_weight)
         agreed = chosen.agreement >= agree_min and chosen.winner is not None and chosen.winner.grounded
-        decide("orders", "stop" if agreed else "escalate", agreement=chosen.agreement, distinct=chosen.distinct,
+        decide(f"order {i}", "stop" if agreed else "escalate", agreement=chosen.agreement, distinct=chosen.distinct,
                grounded=bool(chosen.winner and chosen.winner.grounded))
         if agreed:
-            return finish(cands, hits, steps, "agreed after orders")
+            return finish(cands, grounding, steps + loop.steps, f"agreed after order {i}", notes=loop.notes)
 
     # stage 3: more evidence, an extractive note beside the top passages, round after round
     if first == "single":

@@ -1,7 +1,7 @@
 """Choose the vote weight and the allocator's settings on the FIRST 50 HotpotQA questions only.
 
-Reads the logged candidates and per-round signals of ``notes-rounds-3`` (and ``vote-orders-orders-3``
-when present) and replays, exactly, what the notes-first allocator would have done with each setting
+Reads the logged candidates and per-round signals of ``notes-rounds-3`` and
+``notes-rounds-1-orders-3`` and replays, exactly, what the notes-first allocator would have done with each setting
 (its rounds are the same greedy computation as the ``notes`` method's rounds, so the replay's answers
 and tokens are the real ones). Prints F1, acc and tokens per question for each setting; the last 50
 questions are never read.
@@ -12,6 +12,7 @@ questions are never read.
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ponder.graphs.qa_signals import Candidate, vote  # noqa: E402
 from ponder.retrieval.datasets import load_dataset  # noqa: E402
 from ponder.retrieval.metrics import answer_in_output, f1_score  # noqa: E402
 
-HERE = Path(__file__).resolve().parent / "scaling"
+HERE = Path(__file__).resolve().parent / os.environ.get("QA_SCALING", "scaling")  # scaling-prompt1: the first prompt
 
 
 def cands(row: dict) -> list[Candidate]:
@@ -48,27 +49,55 @@ def main() -> None:
                 fi, ai = score(vote(cands(r)[:k], ungrounded_weight=weight).winner, first50[r["id"]].answers)
                 f, a = f + fi, a + ai
             print(f"notes rounds={k} weight={weight}: F1 {f / len(notes):.3f} acc {a / len(notes):.3f}")
-    print("\nnotes-first allocator replay (coverage_min, max_words, agree_min, max_rounds):")
+    orders_file = HERE / "notes-rounds-1-orders-3.jsonl"
+    if orders_file.exists():
+        replay_orders([r for r in read_jsonl(orders_file) if r["id"] in first50], first50)
+    print("\nnotes-first allocator replay, rounds only (coverage_min, max_words, agree_min, max_rounds):")
     results = []
     for cov, words, agree, rounds in itertools.product((0.0, 0.4, 0.6, 0.8), (3, 6, 10), (0.5, 0.6, 0.8, 1.01), (1, 2)):
         f = a = tok = 0.0
         for r in notes:
             cs, sig = cands(r), r["extra"]["rounds"]
-            head = cs[0]
-            n = 1
-            if not (head.grounded and sig[0]["coverage"] >= cov and 0 < len(head.answer.split()) <= words):
-                for extra in range(1, rounds + 1):
-                    n = 1 + extra
-                    chosen = vote(cs[:n])
-                    if chosen.agreement >= agree and chosen.winner and chosen.winner.grounded:
-                        break
-            pick = vote(cs[:n]).winner
-            fi, ai = score(pick, first50[r["id"]].answers)
+            n = ladder(cs, sig[0]["coverage"], cov=cov, words=words, agree=agree, steps=rounds)
+            fi, ai = score(vote(cs[:n]).winner, first50[r["id"]].answers)
             f, a, tok = f + fi, a + ai, tok + sum(c.tokens for c in cs[:n])
         m = len(notes)
         results.append((f / m, a / m, tok / m, cov, words, agree, rounds))
     for row in sorted(results, reverse=True)[:25]:
         print("F1 {:.3f} acc {:.3f} tokens {:.0f}  coverage_min={} max_words={} agree_min={} max_rounds={}".format(*row))
+
+
+def ladder(cs: list[Candidate], coverage: float, *, cov: float, words: int, agree: float, steps: int) -> int:
+    """How many of the candidates ``cs`` (in the allocator's order) the allocator asks for: stop
+    after the first when it is confident, else after each further one when the vote agrees."""
+    head = cs[0]
+    if head.grounded and coverage >= cov and 0 < len(head.answer.split()) <= words:
+        return 1
+    n = 1
+    for extra in range(1, min(steps, len(cs) - 1) + 1):
+        n = 1 + extra
+        chosen = vote(cs[:n])
+        if chosen.agreement >= agree and chosen.winner and chosen.winner.grounded:
+            break
+    return n
+
+
+def replay_orders(rows: list[dict], first50: dict) -> None:
+    """The notes-first allocator's orderings stage, replayed on ``notes-rounds-1-orders-3`` (its
+    candidates are the notes round's answer over orderings 1, 2, 3 of the same context)."""
+    print(f"\nnotes-first allocator replay, orderings stage (rows: {len(rows)}; max_rounds=0)")
+    results = []
+    for cov, words, agree, extra in itertools.product((0.0, 0.4, 0.6, 0.8), (3, 6, 10), (0.5, 0.6, 0.8, 1.01), (1, 2)):
+        f = a = tok = 0.0
+        for r in rows:
+            cs = cands(r)
+            n = ladder(cs, r["extra"]["rounds"][0]["coverage"], cov=cov, words=words, agree=agree, steps=extra)
+            fi, ai = score(vote(cs[:n]).winner, first50[r["id"]].answers)
+            f, a, tok = f + fi, a + ai, tok + sum(c.tokens for c in cs[:n])
+        m = len(rows)
+        results.append((f / m, a / m, tok / m, cov, words, agree, extra))
+    for row in sorted(results, reverse=True)[:25]:
+        print("F1 {:.3f} acc {:.3f} tokens {:.0f}  coverage_min={} max_words={} agree_min={} extra_orders={}".format(*row))
 
 
 if __name__ == "__main__":

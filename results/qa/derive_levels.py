@@ -15,6 +15,7 @@ are the measured question's seconds scaled by the share of its tokens, an estima
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from ponder.graphs.qa_signals import Candidate, vote  # noqa: E402
 from ponder.retrieval.datasets import load_dataset  # noqa: E402
 from ponder.retrieval.metrics import qa_metrics  # noqa: E402
 
-HERE = Path(__file__).resolve().parent / "scaling"
+HERE = Path(__file__).resolve().parent / os.environ.get("QA_SCALING", "scaling")  # scaling-prompt1: the first prompt
 
 
 def candidates(row: dict) -> list[Candidate]:

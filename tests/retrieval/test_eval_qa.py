@@ -20,7 +20,7 @@ def musique(tmp_path, musique_records):
 def scripted():
     def answer(messages):
         return "Steve Jobs founded it." if "iPhone" in messages[-1]["content"] else "They are green."
-    return ScriptedChatModel([(r"Answer in a few words", answer)])
+    return ScriptedChatModel([(r"Only give me the answer", answer)])
 
 
 def test_rows_have_the_report_fields_and_resume(musique, tmp_path):

@@ -28,7 +28,7 @@ def model():
         (r"Reply with A or B", "B"),
         (r"Write one new search query", "Apple Inc. founders"),
         (r"Write notes|Rewrite the notes", "The iPhone is designed by Apple Inc. Apple was founded by Steve Jobs."),
-        (r"Answer in a few words", "The answer is Steve Jobs."),
+        (r"Only give me the answer", "The answer is Steve Jobs."),
     ])
 
 

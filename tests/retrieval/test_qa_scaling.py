@@ -34,12 +34,12 @@ def index():
 
 def agreeing():
     """Always the same short answer, found in the passages."""
-    return ScriptedChatModel([(r"Answer in a few words", "Steve Jobs")])
+    return ScriptedChatModel([(r"Only give me the answer", "Steve Jobs")])
 
 
 def first_passage_title(messages) -> str:
-    """The title of the first passage of the question's prompt (not the worked example's)."""
-    m = re.search(r"\[1\] ([^:]+):", messages[-1]["content"])
+    """The title of the first passage in the prompt (the system message holds the documents)."""
+    m = re.search(r"\[1\] ([^:]+):", messages[0]["content"])
     return m.group(1) if m else "nothing"
 
 
@@ -49,7 +49,7 @@ INVENTED = {"iPhone": "Tim Cook", "Apple Inc.": "Jony Ive", "Cupertino": "Larry 
 
 def disagreeing():
     """An invented answer that follows whichever passage comes first: orderings disagree."""
-    return ScriptedChatModel([(r"Answer in a few words", lambda ms: INVENTED.get(first_passage_title(ms), "Bob"))])
+    return ScriptedChatModel([(r"Only give me the answer", lambda ms: INVENTED.get(first_passage_title(ms), "Bob"))])
 
 
 def test_vote_weights_grounded_answers_and_reports_agreement():
@@ -118,7 +118,7 @@ def test_allocator_escalates_when_answers_disagree(index):
     llm = disagreeing()
     result = answer_question(QUESTION, index, method="auto", model=llm, usage=usage, top_k=3, max_rounds=2, first="single")
     stages = [(d["stage"], d["decision"]) for d in result.extra["decisions"]]
-    assert stages[0] == ("single", "escalate") and stages[1] == ("orders", "escalate")
+    assert stages[0] == ("single", "escalate") and stages[1] == ("order 2", "escalate")
     assert stages[-1][0] == "round 2" and stages[-1][1].startswith("stop")
     assert result.extra["decisions"][0]["grounded"] is False  # "Tim Cook" is in no passage
     assert result.extra["decisions"][1]["distinct"] == 2  # the sparse index finds two passages: two orders
@@ -127,15 +127,15 @@ def test_allocator_escalates_when_answers_disagree(index):
 
 
 def test_allocator_stops_when_the_orders_agree(index):
-    llm = ScriptedChatModel([(r"Answer in a few words", "Steve Jobs founded the company that designs the iPhone")])
+    llm = ScriptedChatModel([(r"Only give me the answer", "Steve Jobs founded the company that designs the iPhone")])
     usage = Usage()
     result = answer_question(QUESTION, index, method="auto", model=llm, usage=usage, top_k=3, first="single")
     # a sentence, not an answer: escalate once; the orders agree but the answer is not grounded
-    assert [d["stage"] for d in result.extra["decisions"]][:2] == ["single", "orders"]
-    llm = ScriptedChatModel([(r"Answer in a few words", "Steve Jobs, Steve Wozniak and Ronald Wayne in 1976")])
+    assert [d["stage"] for d in result.extra["decisions"]][:2] == ["single", "order 2"]
+    llm = ScriptedChatModel([(r"Only give me the answer", "Steve Jobs, Steve Wozniak and Ronald Wayne in 1976")])
     usage = Usage()
     result = answer_question(QUESTION, index, method="auto", model=llm, usage=usage, top_k=3, first="single")
-    assert [(d["stage"], d["decision"]) for d in result.extra["decisions"]] == [("single", "escalate"), ("orders", "stop")]
+    assert [(d["stage"], d["decision"]) for d in result.extra["decisions"]] == [("single", "escalate"), ("order 2", "stop")]
     assert usage.retrievals == 1
 
 
@@ -143,11 +143,14 @@ def test_notes_first_allocator_escalates_round_by_round_until_the_vote_agrees(in
     usage = Usage()
     result = answer_question(QUESTION, index, method="auto", model=disagreeing(), usage=usage, top_k=3, max_rounds=3)
     decisions = [(d["stage"], d["decision"]) for d in result.extra["decisions"]]
-    # every round shows the same top passage first, so the invented answer repeats; never grounded:
-    # no stop before the last round
-    assert decisions == [("notes", "escalate"), ("round 1", "escalate"), ("round 2", "escalate"),
-                         ("round 3", "stop (last stage)")]
-    assert usage.calls == usage.retrievals == 4 and result.notes
+    # the other orderings of the notes context answer differently (another passage first) and the
+    # rounds show the same top passage first, so the invented answers never agree on a grounded
+    # one: every ordering is asked, one call each, then every round, and no stop before the last
+    orders = [d for d in decisions if d[0].startswith("order")]
+    assert decisions == [("notes", "escalate"), *[(f"order {i}", "escalate") for i in range(2, len(orders) + 2)],
+                         ("round 1", "escalate"), ("round 2", "escalate"), ("round 3", "stop (last stage)")]
+    assert 1 <= len(orders) <= 2  # at most extra_orders; as many as the context has distinct orderings
+    assert usage.retrievals == 4 and usage.calls == 4 + len(orders) and result.notes
 
 
 @pytest.mark.parametrize("method,settings", [("auto", {"max_rounds": 3}), ("auto", {"first": "single", "max_rounds": 3}), ("vote", {"samples": 8}),
