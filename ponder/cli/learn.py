@@ -1,4 +1,4 @@
-"""``ponder collect miniwob|build`` and ``ponder train value|actor``: learning from the
+"""``ponder collect miniwob|web|demos|build`` and ``ponder train value|actor``: learning from the
 environments' own rewards (see :mod:`ponder.learning` and docs/learning.md)."""
 
 from __future__ import annotations
@@ -41,11 +41,53 @@ def collect_miniwob_cmd(
 ) -> None:
     """Run MiniWoB++ episodes through the eval runner and record every visited state."""
     from ponder.learning.collect import collect_miniwob, parse_seeds
-    from ponder.learning.dataset import load_states
 
     folder = collect_miniwob(out, tasks=_tasks(tasks), seeds=parse_seeds(seeds), role=role, strategy=run["strategy"],
                              model=run["model"], config=config, workers=run["workers"], gamma=gamma, label=run["label"],
                              runner=run["runner"])
+    _summary(folder)
+
+
+@collect_app.command("web")
+@_with_agent_options
+def collect_web_cmd(
+    out: str = _O(..., "--out", "-o", help="The collection folder (resumable: rerun to continue)."),
+    tasks: str = _O("train", help="train (every local-site task outside the stratified 40) | eval (the 40) | all | a site "
+                                  "| comma-separated task ids."),
+    role: str = _O("train", help="train (refuses the stratified 40) | heldout (states for measuring a verifier)."),
+    gamma: float = _O(0.9, help="Discount of the Monte Carlo value targets per step."),
+    *, run: dict, config,
+) -> None:
+    """Run local-site tasks through the eval runner (as `ponder eval web`) and record every visited state."""
+    from ponder.learning.collect import collect_web
+
+    folder = collect_web(out, tasks=tasks, role=role, strategy=run["strategy"], model=run["model"], config=config,
+                         workers=run["workers"], gamma=gamma, label=run["label"], runner=run["runner"])
+    _summary(folder)
+
+
+@collect_app.command("demos")
+def collect_demos_cmd(
+    out: str = _O(..., "--out", "-o", help="The collection folder (resumable: rerun to continue)."),
+    tasks: str = _O("train", help="train (every local-site task outside the stratified 40) | comma-separated task ids."),
+    workers: int = _O(1, help="Parallel workers, each with its own browser and sites."),
+    gamma: float = _O(0.9, help="Discount of the Monte Carlo value targets per step."),
+) -> None:
+    """Replay the local-site tasks' reference solutions in the real sites and record every state:
+    demonstrations that `ponder train actor --data OUT` clones."""
+    from ponder.learning.collect import collect_demos
+
+    folder, failed = collect_demos(out, tasks=tasks, workers=workers, gamma=gamma)
+    for r in failed:
+        why = r.get("error") or "; ".join(r.get("action_errors") or []) or f"score {r.get('score')}"
+        console.print(f"[yellow]skipped {escape(str(r['id']).rpartition('#')[0])}: the reference does not solve it "
+                      f"({escape(str(why))[:200]})[/yellow]")
+    _summary(folder)
+
+
+def _summary(folder) -> None:
+    from ponder.learning.dataset import load_states
+
     rows, _ = load_states(folder)
     solved = sum(float(r["reward"]) > 0 for r in rows)
     console.print(f"{escape(str(folder))}: {len(rows)} states, {solved} solved, "

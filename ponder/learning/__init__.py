@@ -1,7 +1,9 @@
 """Learning from the environments' own rewards (issue 12).
 
-The loop: :func:`~ponder.learning.collect.collect_miniwob` runs episodes through the eval runner
-and records every visited state with its reward; :func:`~ponder.learning.dataset.build_dataset`
+The loop: :func:`~ponder.learning.collect.collect_miniwob` (and, on the local sites,
+:func:`~ponder.learning.collect.collect_web` and the reference-solution demonstrations of
+:func:`~ponder.learning.collect.collect_demos`) runs episodes through the eval runner and records
+every visited state with its reward; :func:`~ponder.learning.dataset.build_dataset`
 turns the records into JSONL shards with Monte Carlo value targets and a split;
 :func:`~ponder.learning.train_value.train_value` fits a verifier that
 :class:`~ponder.learning.value_model.LearnedValue` serves behind the

@@ -1,6 +1,11 @@
 """The split a collection covers and a trained model carries: which (task, seed) episodes are
 training data. A base module (no evals, no graphs): the value model and the eval runner check
-held-out episodes with it, and collection writes it into ``metadata.json``."""
+held-out episodes with it, and collection writes it into ``metadata.json``.
+
+Two environments: ``miniwob`` (an episode is a task and a seed; training seeds are >=
+:data:`TRAIN_MIN_SEED`) and ``web``, the local sites (a task has one episode: the sites' seeded
+database, data seed 0; a training split names its tasks, and a model trained on a task is refused
+on that task whatever the run's seed, see :meth:`Split.covers`)."""
 
 from __future__ import annotations
 
@@ -20,8 +25,9 @@ FORMAT = "ponder-states/1"
 
 @dataclass(frozen=True)
 class Split:
-    """Which episodes a collection covers: ``role`` is ``train`` (seeds >= TRAIN_MIN_SEED only)
-    or ``heldout``; ``tasks`` x ``seeds`` are the episodes."""
+    """Which episodes a collection covers: ``role`` is ``train`` (for MiniWoB++, seeds >=
+    TRAIN_MIN_SEED only) or ``heldout``; ``tasks`` x ``seeds`` are the episodes (``env`` ``web``:
+    the local sites' task ids, with the data seed 0)."""
 
     env: str
     role: str
@@ -45,6 +51,11 @@ class Split:
         return cls(str(d["env"]), str(d["role"]), tuple(str(t) for t in d["tasks"]), tuple(int(s) for s in d["seeds"]))
 
     def covers(self, task: str, seed: int) -> bool:
+        """Whether the episode (task, seed) is in this split. On the local sites (``env`` ``web``)
+        the seed is not part of the episode (every run of a task starts from the same seeded
+        database; the eval's ``--seed`` only seeds sampling), so a covered task is covered at any seed."""
+        if self.env == "web":
+            return task in self.tasks
         return task in self.tasks and int(seed) in self.seeds
 
 
@@ -90,7 +101,8 @@ def check_episodes(splits: Sequence[Split], episodes: Sequence[tuple[str, int]],
     if seen:
         raise ConfigError(f"{what} was trained on {len(seen)} of the episodes to evaluate "
                           f"({', '.join(seen[:5])}{' ...' if len(seen) > 5 else ''})",
-                          hint="evaluate on held-out seeds (0-999) or tasks it never saw")
+                          hint="evaluate on held-out seeds (0-999) or tasks it never saw (local sites: "
+                               "the stratified 40, `--per-site 10`)")
 
 
 def check_actor_heldout(model: object, episodes: Sequence[tuple[str, int]]) -> None:

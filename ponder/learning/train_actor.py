@@ -148,12 +148,18 @@ def train_actor(
     result = trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - start
     state = trainer.state
+    resumed_at = int(Path(last).name.rsplit("-", 1)[-1]) if last else 0  # checkpoint-N
+    examples_seen = (state.global_step - resumed_at) * batch_size
     card: dict = {
         "kind": "filtered-bc-lora", "base": base, "splits": splits, "data": [str(f) for f in folders],
         "training": {"examples": len(records), "trajectories": len({(e["row"]["task"], e["row"]["seed"]) for e in examples}),
-                     "epochs": epochs, "global_step": state.global_step, "steps_planned": state.max_steps,
+                     "epochs": epochs, "max_steps": max_steps,
+                     "epochs_done": round(float(state.epoch or 0.0), 4),  # fewer than `epochs` when max_steps caps it
+                     "global_step": state.global_step, "steps_planned": state.max_steps,
                      "batch_size": batch_size, "learning_rate": learning_rate, "lora_r": lora_r,
-                     "wall_seconds": round(seconds, 2), "train_loss": round(float(result.training_loss), 5),
+                     "wall_seconds": round(seconds, 2),
+                     "examples_per_second": round(examples_seen / seconds, 3) if seconds else None,
+                     "train_loss": round(float(result.training_loss), 5),
                      "resumed_from": Path(last).name if last else None, "device": "cuda" if cuda else "cpu"},
     }
     if state.max_steps > 0 and state.global_step < state.max_steps:

@@ -5,6 +5,11 @@
 #       train-value, bench, mw-bf5-learned, mw-bf10-learned, mw-bon4-learned, mw-bon8-learned,
 #       train-actor, mw-greedy-bc, mw-bf5-bc-learned,
 #       u13-greedy, u13-bf5-learned, u13-bf5-oracle (the 13 never-trained tasks, seeds 0-2)
+#       web-demos (the local sites' reference solutions replayed on the 81 training tasks: every local
+#       task outside the stratified 40), train-actor-web (LoRA BC on them; WEB_STEPS=40 steps of 4 = 160
+#       example passes, about half an epoch of the 296 examples, caps it at ~25 min on 2 busy CPU cores
+#       (~37 s/step); WEB_STEPS=148 is the full 2 epochs), web-greedy-bc (greedy with the
+#       cloned actor on the stratified 40, the settings of results/web/greedy.jsonl)
 set -u
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1
@@ -23,6 +28,7 @@ MWC="--episodes 3 --horizon 4 --candidates 4 --max-tokens 20 --max-obs-chars 800
 BF5="--strategy best-first -c 5 --branching 3 --depth 2 --search-rounds 1"
 BF10="--strategy best-first -c 10 --branching 3 --depth 3 --search-rounds 1"
 MW="$($PY -c 'from ponder.environments.miniwob import RECOMMENDED_TASKS as T; print(",".join(T[:20]))')"
+WEBC="--per-site 10 --horizon 5 --candidates 4 --max-tokens 20 --max-obs-chars 800 --judge-samples 3 --seed 0"
 U13="$($PY -c 'from ponder.environments.miniwob import RECOMMENDED_TASKS as T; print(",".join(T[20:]))')"
 for job in "$@"; do
   echo "== $job $(date -u +%H:%M:%S)"
@@ -41,6 +47,11 @@ for job in "$@"; do
   u13-greedy) $P eval miniwob --tasks "$U13" --strategy greedy --model $M $MWC --out $L/unseen13-greedy.jsonl --trace-dir $T/u13-greedy ;;
   u13-bf5-learned) $P eval miniwob --tasks "$U13" $BF5 --value learned:$V --model $M $MWC --out $L/unseen13-best-first-c5-learned$S.jsonl --trace-dir $T/u13-bf5-learned$S ;;
   u13-bf5-oracle) $P eval miniwob --tasks "$U13" $BF5 --value oracle --model $M $MWC --out $L/unseen13-best-first-c5-oracle.jsonl --trace-dir $T/u13-bf5-oracle ;;
+  web-demos) $P collect demos --out $L/data/web-demos --tasks train ;;
+  train-actor-web) $P train actor --data $L/data/web-demos --out $L/actor-bc-web --epochs 2 --max-steps ${WEB_STEPS:-40} \
+                     --batch-size 4 --save-steps 10 --threads 1 ;;
+  web-greedy-bc) $P eval web $WEBC --strategy greedy --label "greedy bc-web-actor" --model hf:$L/actor-bc-web \
+                   --out $L/web-greedy-bc.jsonl --trace-dir $T/web-greedy-bc ;;
   *) echo "unknown job $job"; exit 2 ;;
   esac
 done

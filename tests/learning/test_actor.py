@@ -38,6 +38,7 @@ def test_lora_clone_loads_as_a_model_name(tmp_path):
     card = train_actor(make_collection(tmp_path / "c"), out, max_steps=2, batch_size=2, max_length=192, save_steps=1,
                        show_progress=False)
     assert card["finished"] and card["training"]["examples"] == 4 and card["training"]["global_step"] == 2
+    assert card["training"]["epochs_done"] == 1.0  # 2 steps of 2 over 4 examples, whatever --epochs said
     assert json.loads((out / "actor.json").read_text())["splits"][0]["role"] == "train"
     model = load_model(f"hf:{out}", cache=False)
     (reply,) = model.generate([{"role": "user", "content": "Objective: click ok"}], max_tokens=4, temperature=0.0)
