@@ -40,9 +40,10 @@ def score(pick: Candidate | None, gold) -> tuple[float, float]:
 def main() -> None:
     items = load_dataset("hotpotqa").items
     first50 = {it.id: it for it in items[:50]}
-    notes = [r for r in read_jsonl(HERE / "notes-rounds-3.jsonl") if r["id"] in first50]
+    notes_file = HERE / "notes-rounds-3.jsonl"
+    notes = [r for r in read_jsonl(notes_file) if r["id"] in first50] if notes_file.exists() else []
     print(f"notes rows on the first 50: {len(notes)}")
-    for weight in (0.1, 0.25, 0.5, 1.0):
+    for weight in (0.1, 0.25, 0.5, 1.0) if notes else ():
         for k in (1, 2, 3):
             f = a = 0.0
             for r in notes:
@@ -52,6 +53,8 @@ def main() -> None:
     orders_file = HERE / "notes-rounds-1-orders-3.jsonl"
     if orders_file.exists():
         replay_orders([r for r in read_jsonl(orders_file) if r["id"] in first50], first50)
+    if not notes:
+        return
     print("\nnotes-first allocator replay, rounds only (coverage_min, max_words, agree_min, max_rounds):")
     results = []
     for cov, words, agree, rounds in itertools.product((0.0, 0.4, 0.6, 0.8), (3, 6, 10), (0.5, 0.6, 0.8, 1.01), (1, 2)):
