@@ -233,6 +233,7 @@ def run_eval(
     show_progress: bool = True,
     checkpoint: bool = True,
     runner: Runner | None = None,
+    heldout_check: bool = True,
 ) -> list[dict]:
     """Run ``strategy`` on every item not yet in ``out``; returns all rows of ``out``.
 
@@ -248,6 +249,9 @@ def run_eval(
         runner: the backend (default: ``workers`` local threads); with
             :class:`~ponder.evals.ray_runner.RayRunner` each Ray worker loads its own model
             and environment, and in-task checkpoints are off (a killed unit restarts).
+        heldout_check: refuse a learned value or cloned actor on episodes it was trained on
+            (an evaluation); off only for collecting training data (expert iteration: the
+            improved actor collects on the training episodes).
     """
     if strategy not in WEB_STRATEGIES:
         raise ConfigError(f"unknown strategy {strategy!r}", hint=f"one of: {', '.join(WEB_STRATEGIES)}")
@@ -258,13 +262,13 @@ def run_eval(
     if strategy not in SEARCH_STRATEGIES or config.value != "judge":
         judge_model = None  # no model judges states in this run
     held = [(str(getattr(it.task, "task_id", it.task)), int(it.seed)) for it in items]
-    if strategy in SEARCH_STRATEGIES and config.value != "judge":
+    if heldout_check and strategy in SEARCH_STRATEGIES and config.value != "judge":
         from ponder.learning.value_model import check_heldout, learned_folder
 
         folder = learned_folder(config.value)
         if folder is not None:  # never evaluate a learned value on what it was trained on
             check_heldout(folder, held)
-    if isinstance(model, str) and model.startswith("hf:"):
+    if heldout_check and isinstance(model, str) and model.startswith("hf:"):
         from ponder.learning.split import check_actor_heldout
 
         check_actor_heldout(model, held)  # nor a cloned actor

@@ -231,7 +231,8 @@ def _collect(out: str | Path, split: Split, items: list, *, kind: str, reset: An
     make_env = RecordingFactory(str(out / "raw" / "states.jsonl"), label, env_factory)
     run_eval(items, kind=kind, env_factory=make_env, reset=reset, strategy=strategy, model=model, config=config,
              workers=workers, out=out / run_info["results"], label=label, success_threshold=1e-9,
-             show_progress=show_progress, trace_dir=out / "runs" / f"{safe}-traces", runner=runner)
+             show_progress=show_progress, trace_dir=out / "runs" / f"{safe}-traces", runner=runner,
+             heldout_check=False)  # collecting training data: an actor trained on these episodes may collect more
     build_dataset(out)
     return out
 

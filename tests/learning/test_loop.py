@@ -10,6 +10,7 @@ pytest.importorskip("datasets")
 
 from ponder.errors import ConfigError  # noqa: E402
 from ponder.evals.web import agent_config  # noqa: E402
+from ponder.files import read_jsonl  # noqa: E402
 from ponder.learning.collect import collect_miniwob  # noqa: E402
 from ponder.learning.dataset import load_states  # noqa: E402
 from ponder.learning.evaluate import evaluate_miniwob  # noqa: E402
@@ -86,3 +87,11 @@ def test_collect_train_evaluate(tmp_path):
         evaluate_miniwob(tmp_path / "bad.jsonl", tasks=TASKS, first_seed=1000, episodes=1, strategy="best-first",
                          model=actor(), config=config(f"learned:{model}"), show_progress=False)
     assert not (tmp_path / "bad.jsonl").exists()
+
+    # expert iteration: a second round collects on the training seeds with what was learned
+    # from them (a collection is training data, not an evaluation), as a run of its own
+    collect_miniwob(data, tasks=TASKS, seeds=[1000, 1001], strategy="best-first", model=actor(),
+                    config=config(f"learned:{model}"), label="round 2", show_progress=False)
+    meta = json.loads((data / "metadata.json").read_text())
+    assert [r["label"] for r in meta["runs"]][-1] == "round 2"
+    assert {r["run"] for r in read_jsonl(data / "raw" / "states.jsonl")} >= {"round 2"}
