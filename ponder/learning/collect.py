@@ -149,8 +149,8 @@ def _start_metadata(out: Path, split: Split, gamma: float) -> dict:
     path = out / "metadata.json"
     if path.exists():
         meta = read_metadata(out)
-        if Split.from_dict(meta["split"]) != split:
-            raise ConfigError(f"{path}: this folder holds a different split ({meta['split']}) than the one asked for "
+        if not Split.from_dict(meta["split"]).includes(split):
+            raise ConfigError(f"{path}: this folder's split ({meta['split']}) does not include the one asked for "
                               f"({split.to_dict()})", hint="collect into a new --out folder")
         return meta
     meta = {"format": FORMAT, "env": split.env, "split": split.to_dict(), "gamma": gamma, "runs": []}

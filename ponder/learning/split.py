@@ -50,6 +50,12 @@ class Split:
     def from_dict(cls, d: dict) -> Split:
         return cls(str(d["env"]), str(d["role"]), tuple(str(t) for t in d["tasks"]), tuple(int(s) for s in d["seeds"]))
 
+    def includes(self, other: Split) -> bool:
+        """Whether every episode of ``other`` is in this split (same env and role): a collection
+        folder's split is the universe of its runs, and a later run may cover part of it."""
+        return (self.env, self.role) == (other.env, other.role) and set(other.tasks) <= set(self.tasks) \
+            and set(other.seeds) <= set(self.seeds)
+
     def covers(self, task: str, seed: int) -> bool:
         """Whether the episode (task, seed) is in this split. On the local sites (``env`` ``web``)
         the seed is not part of the episode (every run of a task starts from the same seeded

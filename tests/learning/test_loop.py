@@ -88,10 +88,13 @@ def test_collect_train_evaluate(tmp_path):
                          model=actor(), config=config(f"learned:{model}"), show_progress=False)
     assert not (tmp_path / "bad.jsonl").exists()
 
-    # expert iteration: a second round collects on the training seeds with what was learned
-    # from them (a collection is training data, not an evaluation), as a run of its own
-    collect_miniwob(data, tasks=TASKS, seeds=[1000, 1001], strategy="best-first", model=actor(),
+    # expert iteration: a second round collects on (some of) the training seeds with what was
+    # learned from them (a collection is training data, not an evaluation), as a run of its own
+    collect_miniwob(data, tasks=TASKS, seeds=[1000], strategy="best-first", model=actor(),
                     config=config(f"learned:{model}"), label="round 2", show_progress=False)
     meta = json.loads((data / "metadata.json").read_text())
     assert [r["label"] for r in meta["runs"]][-1] == "round 2"
     assert {r["run"] for r in read_jsonl(data / "raw" / "states.jsonl")} >= {"round 2"}
+    # a run may cover part of the folder's split (here one seed of two), never more
+    with pytest.raises(ConfigError, match="does not include the one asked for"):
+        collect_miniwob(data, tasks=TASKS, seeds=[1002], strategy="greedy", model=actor(), show_progress=False)
