@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The runs behind docs/RESULTS.md (issue 12: learning from the environments' rewards). Each job is
 # resumable: rerun it to continue. Usage: bash results/learning/run.sh JOB [JOB ...]
-# Jobs: collect (training states: oracle best-first on seeds 1000+ of the first 20 tasks; SEEDS=10)
-#       train-value, bench, mw-bf5-learned, mw-bf10-learned, mw-bon4-learned, mw-bon8-learned,
+# Jobs: collect (training states: oracle best-first on seeds 1000+ of the first 20 tasks; SEEDS=10),
+#       collect-round2 (the same search with the actor cloned in round 1, ATAG=v2, on seeds 1008-1009),
+#       train-value, bench, mw-bf5-learned, mw-bf10-learned, mw-bf20-learned, mw-bf10-oracle,
+#       mw-bon4-learned, mw-bon8-learned, u13-greedy-bc,
 #       train-actor, mw-greedy-bc, mw-bf5-bc-learned,
 #       u13-greedy, u13-bf5-learned, u13-bf5-oracle (the 13 never-trained tasks, seeds 0-2)
 #       web-demos (the local sites' reference solutions replayed on the 81 training tasks: every local
@@ -27,6 +29,7 @@ SA=${ATAG:+-$ATAG}
 MWC="--episodes 3 --horizon 4 --candidates 4 --max-tokens 20 --max-obs-chars 800 --judge-samples 3 --seed 0"
 BF5="--strategy best-first -c 5 --branching 3 --depth 2 --search-rounds 1"
 BF10="--strategy best-first -c 10 --branching 3 --depth 3 --search-rounds 1"
+BF20="--strategy best-first -c 20 --branching 3 --depth 4 --search-rounds 1"
 MW="$($PY -c 'from ponder.environments.miniwob import RECOMMENDED_TASKS as T; print(",".join(T[:20]))')"
 WEBC="--per-site 10 --horizon 5 --candidates 4 --max-tokens 20 --max-obs-chars 800 --judge-samples 3 --seed 0"
 U13="$($PY -c 'from ponder.environments.miniwob import RECOMMENDED_TASKS as T; print(",".join(T[20:]))')"
@@ -34,10 +37,14 @@ for job in "$@"; do
   echo "== $job $(date -u +%H:%M:%S)"
   case "$job" in
   collect) $PY $L/collect_train.py ${SEEDS:-10} ;;
+  collect-round2) $PY $L/collect_train.py 2 1008 hf:$L/actor-bc-v2 "round 2 bc-v2" ;;  # expert iteration: the cloned actor collects
   train-value) $P train value --data $L/data/train --out $V --epochs ${EPOCHS:-3} --batch-size 16 --save-steps 25 \
                  --heldout-traces results/web/traces/miniwob-best-first-c5-oracle ;;
   bench) $P bench verifier --json --set model=$V --set judge=1 --out $L/bench-verifier$S.json ;;
   mw-bf5-learned) $P eval miniwob --tasks "$MW" $BF5 --value learned:$V --model $M $MWC --out $L/miniwob-best-first-c5-learned$S.jsonl --trace-dir $T/bf5-learned$S ;;
+  mw-bf20-learned) $P eval miniwob --tasks "$MW" $BF20 --value learned:$V --model $M $MWC --out $L/miniwob-best-first-c20-learned$S.jsonl --trace-dir $T/bf20-learned$S ;;
+  mw-bf10-oracle) $P eval miniwob --tasks "$MW" $BF10 --value oracle --model $M $MWC --out $L/miniwob-best-first-c10-oracle.jsonl --trace-dir $T/bf10-oracle ;;
+  u13-greedy-bc) $P eval miniwob --tasks "$U13" --strategy greedy --label "greedy bc-actor" --model hf:$A $MWC --out $L/unseen13-greedy-bc$SA.jsonl --trace-dir $T/u13-greedy-bc$SA ;;
   mw-bf10-learned) $P eval miniwob --tasks "$MW" $BF10 --value learned:$V --model $M $MWC --out $L/miniwob-best-first-c10-learned$S.jsonl --trace-dir $T/bf10-learned$S ;;
   mw-bon4-learned) $P eval miniwob --tasks "$MW" --strategy best-of-n --trajectories 4 --value learned:$V --model $M $MWC --out $L/miniwob-best-of-n4-learned$S.jsonl --trace-dir $T/bon4-learned$S ;;
   mw-bon8-learned) $P eval miniwob --tasks "$MW" --strategy best-of-n --trajectories 8 --value learned:$V --model $M $MWC --out $L/miniwob-best-of-n8-learned$S.jsonl --trace-dir $T/bon8-learned$S ;;
