@@ -51,23 +51,11 @@ def main() -> None:
                 f, a = f + fi, a + ai
             print(f"notes rounds={k} weight={weight}: F1 {f / len(notes):.3f} acc {a / len(notes):.3f}")
     orders_file = HERE / "notes-rounds-1-orders-3.jsonl"
-    if orders_file.exists():
-        replay_orders([r for r in read_jsonl(orders_file) if r["id"] in first50], first50)
-    if not notes:
-        return
-    print("\nnotes-first allocator replay, rounds only (coverage_min, max_words, agree_min, max_rounds):")
-    results = []
-    for cov, words, agree, rounds in itertools.product((0.0, 0.4, 0.6, 0.8), (3, 6, 10), (0.5, 0.6, 0.8, 1.01), (1, 2)):
-        f = a = tok = 0.0
-        for r in notes:
-            cs, sig = cands(r), r["extra"]["rounds"]
-            n = ladder(cs, sig[0]["coverage"], cov=cov, words=words, agree=agree, steps=rounds)
-            fi, ai = score(vote(cs[:n]).winner, first50[r["id"]].answers)
-            f, a, tok = f + fi, a + ai, tok + sum(c.tokens for c in cs[:n])
-        m = len(notes)
-        results.append((f / m, a / m, tok / m, cov, words, agree, rounds))
-    for row in sorted(results, reverse=True)[:25]:
-        print("F1 {:.3f} acc {:.3f} tokens {:.0f}  coverage_min={} max_words={} agree_min={} max_rounds={}".format(*row))
+    if orders_file.exists():  # the notes round's answers over orderings 1, 2, 3 of the same context
+        replay([r for r in read_jsonl(orders_file) if r["id"] in first50], first50,
+               "orderings stage (max_rounds=0)", "extra_orders")
+    if notes:
+        replay(notes, first50, "rounds only", "max_rounds")
 
 
 def ladder(cs: list[Candidate], coverage: float, *, cov: float, words: int, agree: float, steps: int) -> int:
@@ -85,22 +73,21 @@ def ladder(cs: list[Candidate], coverage: float, *, cov: float, words: int, agre
     return n
 
 
-def replay_orders(rows: list[dict], first50: dict) -> None:
-    """The notes-first allocator's orderings stage, replayed on ``notes-rounds-1-orders-3`` (its
-    candidates are the notes round's answer over orderings 1, 2, 3 of the same context)."""
-    print(f"\nnotes-first allocator replay, orderings stage (rows: {len(rows)}; max_rounds=0)")
+def replay(rows: list[dict], first50: dict, stage: str, steps_name: str) -> None:
+    """The notes-first allocator replayed on ``rows`` (their logged candidates, in the order the
+    allocator would ask for them) for every setting; prints the 25 best by F1 on the first 50."""
+    print(f"\nnotes-first allocator replay, {stage} (rows: {len(rows)}; coverage_min, max_words, agree_min, {steps_name}):")
     results = []
-    for cov, words, agree, extra in itertools.product((0.0, 0.4, 0.6, 0.8), (3, 6, 10), (0.5, 0.6, 0.8, 1.01), (1, 2)):
+    for cov, words, agree, steps in itertools.product((0.0, 0.4, 0.6, 0.8), (3, 6, 10), (0.5, 0.6, 0.8, 1.01), (1, 2)):
         f = a = tok = 0.0
         for r in rows:
             cs = cands(r)
-            n = ladder(cs, r["extra"]["rounds"][0]["coverage"], cov=cov, words=words, agree=agree, steps=extra)
+            n = ladder(cs, r["extra"]["rounds"][0]["coverage"], cov=cov, words=words, agree=agree, steps=steps)
             fi, ai = score(vote(cs[:n]).winner, first50[r["id"]].answers)
             f, a, tok = f + fi, a + ai, tok + sum(c.tokens for c in cs[:n])
-        m = len(rows)
-        results.append((f / m, a / m, tok / m, cov, words, agree, extra))
+        results.append((f / len(rows), a / len(rows), tok / len(rows), cov, words, agree, steps))
     for row in sorted(results, reverse=True)[:25]:
-        print("F1 {:.3f} acc {:.3f} tokens {:.0f}  coverage_min={} max_words={} agree_min={} extra_orders={}".format(*row))
+        print(("F1 {:.3f} acc {:.3f} tokens {:.0f}  coverage_min={} max_words={} agree_min={} " + steps_name + "={}").format(*row))
 
 
 if __name__ == "__main__":
