@@ -125,6 +125,19 @@ def load(paths: Sequence[str | Path]) -> list[dict]:
     return rows
 
 
+#: One marker per ten rows: the colour cycle repeats after ten, the (colour, marker) pair does not.
+_MARKERS = "osD^v"
+
+
+def legend_label(row: dict, summary: Sequence[dict]) -> str:
+    """A row's legend entry: kind and strategy, with the model when another row shares both
+    (the same strategy run with two actors)."""
+    label = f"{row['kind']}: {row['strategy']}"
+    if sum((s["kind"], s["strategy"]) == (row["kind"], row["strategy"]) for s in summary) > 1:
+        label += f" [{row['model']}]"
+    return f"{label} (n={row['n']})"
+
+
 def plot(summary: Sequence[dict], path: str | Path) -> Path:
     """Success rate (with the interval) against mean tokens per task, one point per row."""
     import matplotlib
@@ -133,11 +146,11 @@ def plot(summary: Sequence[dict], path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for s in summary:
+    for i, s in enumerate(summary):
         x = s["tokens"] or 0.0
         y = s["success_rate"]
-        ax.errorbar([x], [y], yerr=[[max(0.0, y - s["ci_low"])], [max(0.0, s["ci_high"] - y)]], fmt="o", capsize=4,
-                    label=f"{s['kind']}: {s['strategy']} (n={s['n']})")
+        ax.errorbar([x], [y], yerr=[[max(0.0, y - s["ci_low"])], [max(0.0, s["ci_high"] - y)]],
+                    fmt=_MARKERS[i // 10 % len(_MARKERS)], capsize=4, label=legend_label(s, summary))
     ax.set_xlabel("tokens per task (mean)")
     ax.set_ylabel("success rate (Wilson 95% interval)")
     ax.set_ylim(-0.02, 1.02)

@@ -203,6 +203,18 @@ def test_wilson_bounds_are_exact_at_zero_and_all_successes(tmp_path):
     assert (tmp_path / "p.png").stat().st_size > 0
 
 
+def test_plot_legend_names_the_model_only_where_two_rows_share_a_strategy():
+    from ponder.evals.report import legend_label
+
+    def row(strategy, model):
+        return {"id": "t", "kind": "miniwob", "strategy": strategy, "model": model, "success": True, "score": 1.0,
+                "usage": {}}
+
+    summary = summarize([row("greedy", "base"), row("greedy", "hf:actor"), row("best-first", "base")])
+    labels = sorted(legend_label(s, summary) for s in summary)
+    assert labels == ["miniwob: best-first (n=1)", "miniwob: greedy [base] (n=1)", "miniwob: greedy [hf:actor] (n=1)"]
+
+
 def test_paired_comparison_counts_discordant_tasks_and_mcnemar():
     from ponder.evals.report import mcnemar_p, paired, paired_markdown
 
