@@ -262,16 +262,17 @@ def run_eval(
     if strategy not in SEARCH_STRATEGIES or config.value != "judge":
         judge_model = None  # no model judges states in this run
     held = [(str(getattr(it.task, "task_id", it.task)), int(it.seed)) for it in items]
-    if heldout_check and strategy in SEARCH_STRATEGIES and config.value != "judge":
-        from ponder.learning.value_model import check_heldout, learned_folder
+    if heldout_check:
+        if strategy in SEARCH_STRATEGIES and config.value != "judge":
+            from ponder.learning.value_model import check_heldout, learned_folder
 
-        folder = learned_folder(config.value)
-        if folder is not None:  # never evaluate a learned value on what it was trained on
-            check_heldout(folder, held)
-    if heldout_check and isinstance(model, str) and model.startswith("hf:"):
-        from ponder.learning.split import check_actor_heldout
+            folder = learned_folder(config.value)
+            if folder is not None:  # never evaluate a learned value on what it was trained on
+                check_heldout(folder, held)
+        if isinstance(model, str) and model.startswith("hf:"):
+            from ponder.learning.split import check_actor_heldout
 
-        check_actor_heldout(model, held)  # nor a cloned actor
+            check_actor_heldout(model, held)  # nor a cloned actor
     if local:  # one model for every thread, loaded here as before
         llm = load_worker_model(model)
         if isinstance(judge_model, str):

@@ -1,9 +1,9 @@
 """Evaluate learned parts on held-out MiniWoB++ episodes only.
 
 :func:`evaluate_miniwob` is ``ponder eval miniwob`` (same runner, same rows, so ``ponder report
---paired greedy`` compares it with any earlier run) after checking that neither the learned value
-(``value="learned:DIR"``) nor a cloned actor (``model="hf:DIR"`` with an ``actor.json``) was
-trained on any of the episodes: a :class:`~ponder.errors.ConfigError` names the ones that were.
+--paired greedy`` compares it with any earlier run), whose runner refuses any episode that the
+learned value (``value="learned:DIR"``) or a cloned actor (``model="hf:DIR"`` with an
+``actor.json``) was trained on: a :class:`~ponder.errors.ConfigError` names the ones that were.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ponder.learning.split import check_actor_heldout
-
-__all__ = ["check_actor_heldout", "evaluate_miniwob"]
+__all__ = ["evaluate_miniwob"]
 
 
 def evaluate_miniwob(
@@ -39,6 +37,5 @@ def evaluate_miniwob(
     from ponder.graphs.web_agent import WebAgentConfig
 
     config = replace(config or WebAgentConfig(), seed=first_seed)
-    check_actor_heldout(model, [(t, first_seed + e) for t in tasks for e in range(episodes)])
     return run_miniwob_eval(tasks=",".join(tasks), strategy=strategy, model=model, config=config, workers=workers,
                             out=out, episodes=episodes, label=label, show_progress=show_progress)
