@@ -174,9 +174,12 @@ def run_scaling(method: str, question: str, search: Search, llm, usage: Usage, *
     unknown settings are a :class:`~ponder.errors.ConfigError` naming them and the known ones."""
     import inspect
 
-    fn = run_auto if method == "auto" else RUNNERS.get(method)
+    from ponder.graphs.qa_extract import run_span
+
+    runners = {**RUNNERS, "span": run_span, "auto": run_auto}
+    fn = runners.get(method)
     if fn is None:
-        raise ConfigError(f"unknown scaling method {method!r}", hint=f"one of {', '.join([*RUNNERS, 'auto'])}")
+        raise ConfigError(f"unknown scaling method {method!r}", hint=f"one of {', '.join(runners)}")
     known = [p for p in inspect.signature(fn).parameters if p not in ("question", "search", "llm", "usage", "top_k")]
     unknown = sorted(set(cfg) - set(known))
     if unknown:

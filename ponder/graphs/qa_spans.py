@@ -107,7 +107,8 @@ def passage_spans(passages: Iterable[Any], *, max_words: int = 8) -> list[str]:
         title = chunk.get("title", "") if isinstance(chunk, dict) else getattr(chunk, "title", "")
         if title:
             add(re.sub(r"\s*\(.*\)$", "", title))  # "Charley's Aunt (1963 film)" -> "Charley's Aunt"
-        text = passage_text(p)
+        # the text apart from the title: a phrase must not run from the title into the text
+        text = chunk.get("text", "") if isinstance(chunk, dict) else getattr(chunk, "text", passage_text(p))
         for m in _DATE.finditer(text):
             add(m.group())
         for m in _PHRASE.finditer(text):
