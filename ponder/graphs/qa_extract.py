@@ -24,7 +24,7 @@ two and whether the greedy reply named the winner (the confidence the allocator 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
 from ponder.agents import answerer
@@ -111,51 +111,98 @@ def candidate_spans(question: str, hits: Sequence[Any], replies: Sequence[str], 
     return out, named
 
 
+class SpanSearch:
+    """The state of one question's ``span`` search, grown step by step (the allocator escalates
+    it): the retrieval and the greedy reply at construction, then :meth:`sample` (more replies)
+    and :meth:`score` (the candidates of more passages; only candidates not scored yet are paid
+    for)."""
+
+    def __init__(self, question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, rule: Rule = RULE,
+                 reply_weight: float = REPLY_WEIGHT, max_spans: int = MAX_SPANS):
+        if rule not in RULES:
+            raise ConfigError(f"unknown span rule {rule!r}", hint=f"one of {', '.join(RULES)}")
+        if max_spans < 1:
+            raise ConfigError(f"max_spans must be >= 1, got {max_spans}")
+        self.question, self.llm, self.usage = question, llm, usage
+        self.rule, self.reply_weight, self.max_spans = rule, reply_weight, max_spans
+        self.hits = search(question, top_k)
+        self.steps: list[dict] = [{"node": "retrieve", "query": question, "docs": [h.chunk.title for h in self.hits]}]
+        self.replies: list[Candidate] = greedy_answers(llm, question, [self.hits], usage, ["greedy"], self.hits)
+        self.passages = 0
+        self.scores: dict[str, Scored] = {}  # by normalised candidate
+        self.tokens = {"replies": [self.replies[0].tokens], "ctx_prompt": 0, "prior_prompt": 0}
+
+    def sample(self, n: int) -> None:
+        """``n`` more sampled replies (their snapped spans join the candidates and the votes)."""
+        if n > 0:
+            more = sampled_answers(self.llm, self.question, self.hits, n, self.usage)
+            self.replies += more
+            self.tokens["replies"] += [c.tokens for c in more]
+
+    def candidates(self, passages: int | None = None) -> tuple[list[str], dict[str, float]]:
+        return candidate_spans(self.question, self.hits, [c.raw for c in self.replies],
+                               passages=self.passages if passages is None else passages, max_spans=self.max_spans)
+
+    def score(self, passages: int) -> None:
+        """Score the candidates of the top ``passages`` passages and the replies not scored yet."""
+        texts, _ = self.candidates(passages)
+        new = [t for t in texts if normalize_answer(t) not in self.scores]
+        if new:
+            with_ctx = answerer.messages(self.question, passages=self.hits)
+            ctx = self.llm.score(with_ctx, new, usage=self.usage)
+            prior: list[float | None] = [None] * len(new)
+            if self.rule.startswith("pmi"):
+                prior = list(self.llm.score(answerer.messages(self.question), new, usage=self.usage))
+                self.tokens["prior_prompt"] = self.llm.count_tokens(answerer.messages(self.question))
+            self.tokens["ctx_prompt"] = self.llm.count_tokens(with_ctx)
+            for t, c, p in zip(new, ctx, prior):
+                self.scores[normalize_answer(t)] = Scored(t, c, p, self.llm.count_text(t) + 1, 0.0)
+        self.passages = max(self.passages, passages)
+
+    def ranked(self) -> tuple[Scored | None, float, list[Scored]]:
+        """The best scored candidate of the current candidates (with the replies' current votes),
+        its margin over the second, and every current candidate scored."""
+        texts, named = self.candidates()
+        scored = [replace(self.scores[k], named=named.get(k, 0.0)) for t in texts
+                  if (k := normalize_answer(t)) in self.scores]
+        best, margin = choose(scored, self.rule, self.reply_weight)
+        return best, margin, scored
+
+    def snapped(self) -> str:
+        return snap(self.replies[0].raw, self.question, self.hits)
+
+    def result(self, stop: str = "", extra_steps: Sequence[dict] = ()) -> Scaled:
+        best, margin, scored = self.ranked()
+        snapped = self.snapped()
+        answer = best.text if best else snapped
+        agrees = bool(best) and normalize_answer(best.text) == normalize_answer(snapped)
+        steps = [*self.steps, *extra_steps, {"node": "span", "answer": answer, "candidates": len(scored),
+                                             "margin": margin, "greedy_agrees": agrees}]
+        # the output is the span itself: answer-in-output accuracy is measured on what is answered
+        out = Scaled(answer, answer, list(self.hits), [], steps, stop=stop)
+        out.extra.update(
+            greedy=self.replies[0].raw, snapped=snapped, kind=question_kind(self.question), rule=self.rule,
+            reply_weight=self.reply_weight, margin=None if margin == float("inf") else round(margin, 4),
+            greedy_agrees=agrees, replies=[c.raw for c in self.replies], tokens=dict(self.tokens),
+            spans=[s.to_dict() for s in scored],
+        )
+        return out
+
+
 def run_span(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, passages: int = PASSAGES,
              samples: int = SAMPLES, rule: Rule = RULE, reply_weight: float = REPLY_WEIGHT,
              max_spans: int = MAX_SPANS) -> Scaled:
-    """Grounded extractive answers ranked by likelihood (see the module docstring)."""
-    if passages < 1 or samples < 1 or max_spans < 1:
-        raise ConfigError(f"passages, samples and max_spans must be >= 1, got {passages}, {samples} and {max_spans}")
-    if rule not in RULES:
-        raise ConfigError(f"unknown span rule {rule!r}", hint=f"one of {', '.join(RULES)}")
-    hits = search(question, top_k)
-    steps: list[dict] = [{"node": "retrieve", "query": question, "docs": [h.chunk.title for h in hits]}]
-    replies: list[Candidate] = greedy_answers(llm, question, [hits], usage, ["greedy"], hits)
+    """Grounded extractive answers ranked by likelihood (see the module docstring). When the
+    budget runs out after the greedy reply, the answer is its snapped span or the best of what
+    was scored."""
+    if passages < 1 or samples < 1:
+        raise ConfigError(f"passages and samples must be >= 1, got {passages} and {samples}")
+    state = SpanSearch(question, search, llm, usage, top_k=top_k, rule=rule, reply_weight=reply_weight,
+                       max_spans=max_spans)
     stop = ""
-    if samples > 1:
-        try:
-            replies += sampled_answers(llm, question, hits, samples - 1, usage)
-        except BudgetExceeded as e:
-            stop = f"budget ({e.field})"
-    greedy = replies[0]
-    cands, named = candidate_spans(question, hits, [c.raw for c in replies], passages=passages, max_spans=max_spans)
-    scored: list[Scored] = []
-    tokens = {"replies": [c.tokens for c in replies], "ctx_prompt": 0, "prior_prompt": 0}
-    if cands and not stop:
-        try:
-            with_ctx = answerer.messages(question, passages=hits)
-            ctx = llm.score(with_ctx, cands, usage=usage)
-            prior: list[float | None] = [None] * len(cands)
-            if rule.startswith("pmi"):
-                prior = list(llm.score(answerer.messages(question), cands, usage=usage))
-                tokens["prior_prompt"] = llm.count_tokens(answerer.messages(question))
-            tokens["ctx_prompt"] = llm.count_tokens(with_ctx)
-            scored = [Scored(c, s, p, llm.count_text(c) + 1, named.get(normalize_answer(c), 0.0))
-                      for c, s, p in zip(cands, ctx, prior)]
-        except BudgetExceeded as e:
-            stop = f"budget ({e.field})"
-    best, margin = choose(scored, rule, reply_weight)
-    snapped = snap(greedy.raw, question, hits)
-    answer = best.text if best else snapped
-    agrees = bool(best) and normalize_answer(best.text) == normalize_answer(snapped)
-    steps.append({"node": "span", "answer": answer, "candidates": len(scored), "margin": margin,
-                  "greedy_agrees": agrees})
-    # the output is the span itself: answer-in-output accuracy is measured on what is answered
-    result = Scaled(answer, answer, list(hits), [], steps, stop=stop)
-    result.extra.update(
-        greedy=greedy.raw, snapped=snapped, kind=question_kind(question), rule=rule, reply_weight=reply_weight,
-        margin=None if margin == float("inf") else round(margin, 4), greedy_agrees=agrees,
-        replies=[c.raw for c in replies], tokens=tokens, spans=[s.to_dict() for s in scored],
-    )
-    return result
+    try:
+        state.sample(samples - 1)
+        state.score(passages)
+    except BudgetExceeded as e:
+        stop = f"budget ({e.field})"
+    return state.result(stop)

@@ -77,8 +77,8 @@ def choice_options(question: str) -> tuple[str, str] | None:
         if not caps:
             return None
         head = head[caps[-1].start():] if len(caps) == 1 else head[caps[0].start():]
-    head = re.sub(r"^(?:the|a|an)\s+", "", head.strip(" \"'"), flags=re.I)
-    right = re.sub(r"^(?:the|a|an)\s+", "", right.strip(" \"'"), flags=re.I)
+    head = re.sub(r"^(?:the|a|an)\s+", "", head.strip(" \"'"))  # "the Cotula", not "The Exies"
+    right = re.sub(r"^(?:the|a|an)\s+", "", right.strip(" \"'"))
     right = re.split(r"[,;]| who | which | that ", right)[0].strip(" \"'")
     if not head or not right or len(head.split()) > 8 or len(right.split()) > 8:
         return None

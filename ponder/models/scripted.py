@@ -28,8 +28,8 @@ def copy_scorer(messages: Messages, continuation: str) -> float:
     """The scripted model's default likelihood: -0.1 per continuation word that occurs in the
     conversation, -2 per word that does not, -1 for ending the turn (deterministic; a reply copied
     from the context outscores an invented one of the same length)."""
-    seen = set(" ".join(m["content"] for m in messages).lower().split())
-    return -1.0 + sum(-0.1 if w in seen else -2.0 for w in continuation.lower().split())
+    seen = set(re.findall(r"\w+", " ".join(m["content"] for m in messages).lower()))
+    return -1.0 + sum(-0.1 if w in seen else -2.0 for w in re.findall(r"\w+", continuation.lower()))
 
 
 class ScriptedChatModel(ChatModel):
