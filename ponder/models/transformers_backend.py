@@ -215,6 +215,9 @@ class TransformersChatModel(ChatModel):
     def count_tokens(self, messages) -> int:
         return len(self.tokenizer(self.prompt_text(messages), add_special_tokens=False)["input_ids"])
 
+    #: Candidates scored per forward (each row copies the prompt's KV cache).
+    SCORE_ROWS = 16
+
     def count_text(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
@@ -249,26 +252,30 @@ class TransformersChatModel(ChatModel):
             raise PonderError(f"prompt of {len(prompt)} tokens + a continuation of {width} exceeds "
                               f"{self.info.name}'s context of {self.info.context_length}")
         pad = self.tokenizer.pad_token_id
+        scores: list[float] = []
         with self._lock, torch.inference_mode():
-            out = self.model(input_ids=torch.tensor([prompt], device=self.device), use_cache=True)
+            out = self.model(input_ids=torch.tensor([prompt], device=self.device), use_cache=True, logits_to_keep=1)
             first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)  # the first continuation token's
-            rows = len(conts)
-            cache = DynamicCache()
-            for i, layer in enumerate(out.cache.layers):
-                cache.update(layer.keys.expand(rows, -1, -1, -1).contiguous(),
-                             layer.values.expand(rows, -1, -1, -1).contiguous(), i)
-            ids = torch.tensor([c + [pad] * (width - len(c)) for c in conts], device=self.device)
-            mask = torch.tensor([[1] * len(prompt) + [1] * len(c) + [0] * (width - len(c)) for c in conts],
-                                device=self.device)
-            logits = self.model(input_ids=ids, attention_mask=mask, cache=cache, use_cache=True).logits
-            logp = torch.log_softmax(logits.float(), dim=-1)
-            scores = []
-            for r, c in enumerate(conts):
-                total = float(first[c[0]])
-                if len(c) > 1:
-                    nxt = torch.tensor(c[1:], device=self.device)
-                    total += float(logp[r, : len(c) - 1].gather(-1, nxt.unsqueeze(-1)).sum())
-                scores.append(total)
+            # candidates in chunks: each row holds a copy of the prompt's cache
+            for at in range(0, len(conts), self.SCORE_ROWS):
+                chunk = conts[at: at + self.SCORE_ROWS]
+                rows = len(chunk)
+                cache = DynamicCache()
+                for i, layer in enumerate(out.cache.layers):
+                    cache.update(layer.keys.expand(rows, -1, -1, -1).contiguous(),
+                                 layer.values.expand(rows, -1, -1, -1).contiguous(), i)
+                ids = torch.tensor([c + [pad] * (width - len(c)) for c in chunk], device=self.device)
+                mask = torch.tensor([[1] * (len(prompt) + len(c)) + [0] * (width - len(c)) for c in chunk],
+                                    device=self.device)
+                logits = self.model(input_ids=ids, attention_mask=mask, cache=cache, use_cache=True).logits
+                logp = torch.log_softmax(logits.float(), dim=-1)
+                for r, c in enumerate(chunk):
+                    total = float(first[c[0]])
+                    if len(c) > 1:
+                        nxt = torch.tensor(c[1:], device=self.device)
+                        total += float(logp[r, : len(c) - 1].gather(-1, nxt.unsqueeze(-1)).sum())
+                    scores.append(total)
+                del cache, logits, logp
         return scores, len(prompt) + sum(len(c) for c in conts)
 
     def _generate_batch(self, batch, *, n, temperature, max_tokens, stop, logprobs, seed):
