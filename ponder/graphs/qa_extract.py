@@ -40,9 +40,9 @@ from ponder.usage import Usage
 Rule = Literal["ctx", "mean", "pmi", "pmi-mean"]
 RULES: tuple[Rule, ...] = get_args(Rule)
 #: Defaults chosen on the first 50 HotpotQA questions (docs/RESULTS.md, issue 15, span).
-RULE: Rule = "pmi"
-REPLY_WEIGHT = 2.0
-PASSAGES = 5
+RULE: Rule = "ctx"
+REPLY_WEIGHT = 1.0
+PASSAGES = 1
 SAMPLES = 1
 #: The most passage spans scored per question (in passage order).
 MAX_SPANS = 60

@@ -82,6 +82,33 @@ def cmd_choose(path: Path) -> None:
                           f"{mean(o['tokens'] for o in out):.0f} |")
 
 
+def auto(row: dict, *, rule: str, weight: float, first: int, passages: int, samples: int, margin_min: float) -> dict:
+    """The ``auto`` span ladder replayed: stage 1 (spans of the top ``first`` passages, the greedy
+    reply), escalated to (``passages``, ``samples``) unless the best candidate is the greedy reply's
+    span and leads by ``margin_min``; the escalation pays for its samples, the new candidates and
+    the two scoring prompts again."""
+    one = replay(row, rule=rule, weight=weight, passages=first, samples=1)
+    if one["agrees"] and one["margin"] >= margin_min:
+        return {**one, "escalated": False}
+    top = replay(row, rule=rule, weight=weight, passages=passages, samples=samples)
+    tok = row["extra"]["tokens"]
+    again = tok["ctx_prompt"] + (tok["prior_prompt"] if rule.startswith("pmi") else 0) if one["candidates"] else 0
+    return {**top, "tokens": top["tokens"] + again, "calls": top["calls"] + one["calls"] - 1, "escalated": True}
+
+
+def cmd_allocate(path: Path, rule: str, weight: float, first: int, passages: int, samples: int) -> None:
+    rows = [r for r in read_jsonl(path) if r["id"] in FIRST and r.get("extra", {}).get("spans") is not None]
+    print(f"first 50 only: {len(rows)} rows; stage 1 = {first} passage(s), escalation = {passages} x {samples}")
+    print("| margin_min | escalated | EM | F1 | acc | tokens/q |")
+    print("|---|---|---|---|---|---|")
+    for m in (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, float("inf")):
+        out = [auto(r, rule=rule, weight=weight, first=first, passages=passages, samples=samples, margin_min=m)
+               for r in rows]
+        ms = {k: mean(o["metrics"][k] for o in out) for k in ("em", "f1", "acc")}
+        print(f"| {m:g} | {sum(o['escalated'] for o in out)} | {ms['em']:.3f} | {ms['f1']:.3f} | {ms['acc']:.3f} | "
+              f"{mean(o['tokens'] for o in out):.0f} |")
+
+
 def _write(path: Path, rows: list[dict]) -> None:
     path.unlink(missing_ok=True)
     writer = JsonlWriter(path, fsync=False)
@@ -126,14 +153,19 @@ def cmd_derive(path: Path, rule: str, weight: float, levels: list[tuple[int, int
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=("choose", "snap", "derive"))
+    ap.add_argument("cmd", choices=("choose", "snap", "derive", "allocate"))
     ap.add_argument("file", nargs="?")
     ap.add_argument("--rule", default="pmi")
     ap.add_argument("--weight", type=float, default=2.0)
     ap.add_argument("--levels", default="1:1,3:1,5:1", help="passages:samples,...")
+    ap.add_argument("--first", type=int, default=1)
+    ap.add_argument("--top", default="5:3", help="the escalation's passages:samples")
     args = ap.parse_args()
     if args.cmd == "choose":
         cmd_choose(Path(args.file))
+    elif args.cmd == "allocate":
+        p, s = (int(x) for x in args.top.split(":"))
+        cmd_allocate(Path(args.file), args.rule, args.weight, args.first, p, s)
     elif args.cmd == "snap":
         cmd_snap()
     else:

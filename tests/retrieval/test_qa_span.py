@@ -121,7 +121,7 @@ def copying_model():
 
 def test_span_method_end_to_end(index):
     model = copying_model()
-    result = answer_question(QUESTION, index, method="span", model=model, top_k=2, samples=2, rule="ctx")
+    result = answer_question(QUESTION, index, method="span", model=model, top_k=2, passages=2, samples=2, rule="ctx")
     extra = result.extra
     assert result.method == "span" and result.raw == result.answer
     assert extra["snapped"] == "Steve Wozniak" and extra["kind"] == "open"
