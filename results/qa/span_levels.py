@@ -151,6 +151,25 @@ def cmd_derive(path: Path, rule: str, weight: float, levels: list[tuple[int, int
         _write(path.parent / f"span-passages-{p}-samples-{s}.jsonl", out)
 
 
+def cmd_derive_auto(path: Path, rule: str, weight: float, first: int, passages: int, samples: int,
+                    margin_min: float) -> None:
+    """``auto`` with ``first=span`` replayed on the top level's rows (its stages are prefixes of it)."""
+    rows = [r for r in read_jsonl(path) if r.get("extra", {}).get("spans") is not None]
+    out = []
+    for row in rows:
+        got = auto(row, rule=rule, weight=weight, first=first, passages=passages, samples=samples, margin_min=margin_min)
+        full = row["usage"].get("tokens") or 1
+        out.append({"id": row["id"], "kind": "qa", "strategy": "auto", "model": row["model"], "dataset": row["dataset"],
+                    "settings": {"first": "span", "span_first": first, "span_passages": passages,
+                                 "span_samples": samples, "margin_min": margin_min},
+                    "derived_from": path.name, "success": bool(got["metrics"]["acc"]), "score": got["metrics"]["f1"],
+                    "metrics": got["metrics"], "usage": {"calls": got["calls"], "tokens": got["tokens"], "retrievals": 1},
+                    "seconds": round(row["seconds"] * got["tokens"] / full, 3), "prediction": got["answer"],
+                    "raw": got["answer"], "evidence": row["evidence"],
+                    "extra": {"escalated": got["escalated"], "margin": got["margin"]}})
+    _write(path.parent / "auto-first-span.jsonl", out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=("choose", "snap", "derive", "allocate"))
@@ -159,6 +178,7 @@ def main() -> None:
     ap.add_argument("--weight", type=float, default=2.0)
     ap.add_argument("--levels", default="1:1,3:1,5:1", help="passages:samples,...")
     ap.add_argument("--first", type=int, default=1)
+    ap.add_argument("--margin-min", type=float, default=0.0)
     ap.add_argument("--top", default="5:3", help="the escalation's passages:samples")
     args = ap.parse_args()
     if args.cmd == "choose":
@@ -171,6 +191,8 @@ def main() -> None:
     else:
         levels = [tuple(int(x) for x in lv.split(":")) for lv in args.levels.split(",")]
         cmd_derive(Path(args.file), args.rule, args.weight, levels)
+        p, s = (int(x) for x in args.top.split(":"))
+        cmd_derive_auto(Path(args.file), args.rule, args.weight, args.first, p, s, args.margin_min)
 
 
 if __name__ == "__main__":

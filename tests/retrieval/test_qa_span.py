@@ -191,3 +191,10 @@ def test_allocator_escalates_when_the_scores_do_not_separate(index):
     assert capped.usage.tokens <= first + 5 and capped.extra["decisions"][-1]["decision"].startswith("skip")
     with pytest.raises(ConfigError, match="span_first"):
         answer_question(QUESTION, index, method="auto", model=cheap, first="span", span_first=3, span_passages=2)
+
+
+def test_frontier_names_the_span_runs_and_the_snapped_baseline():
+    from ponder.evals.qa_frontier import _method
+
+    assert _method("span-passages-1-samples-1") == "span"
+    assert _method("single-snap") == "single + snap" and _method("single") == "single"
