@@ -4,7 +4,8 @@
 # Jobs: collect (training states: oracle best-first on seeds 1000+ of the first 20 tasks; SEEDS=10),
 #       collect-round2 (the same search with the actor cloned in round 1, ATAG=v2, on seeds 1008-1009),
 #       train-value, bench, mw-bf5-learned, mw-bf10-learned, mw-bf20-learned, mw-bf10-oracle,
-#       mw-bon4-learned, mw-bon8-learned, u13-greedy-bc,
+#       mw-bon4-learned, mw-bon8-learned, mw-bon16-learned, u13-greedy-bc,
+#       mw-bf20-oracle, mw-bf10-judge (seeds 0 of results/web/miniwob-best-first-c10.jsonl copied in first), mw-bf20-judge,
 #       train-actor, mw-greedy-bc, mw-bf5-bc-learned,
 #       u13-greedy, u13-bf5-learned, u13-bf5-oracle (the 13 never-trained tasks, seeds 0-2)
 #       web-demos (the local sites' reference solutions replayed on the 81 training tasks: every local
@@ -43,11 +44,16 @@ for job in "$@"; do
   bench) $P bench verifier --json --set model=$V --set judge=1 --out $L/bench-verifier$S.json ;;
   mw-bf5-learned) $P eval miniwob --tasks "$MW" $BF5 --value learned:$V --model $M $MWC --out $L/miniwob-best-first-c5-learned$S.jsonl --trace-dir $T/bf5-learned$S ;;
   mw-bf20-learned) $P eval miniwob --tasks "$MW" $BF20 --value learned:$V --model $M $MWC --out $L/miniwob-best-first-c20-learned$S.jsonl --trace-dir $T/bf20-learned$S ;;
+  mw-bf20-oracle) $P eval miniwob --tasks "$MW" $BF20 --value oracle --model $M $MWC --out $L/miniwob-best-first-c20-oracle.jsonl --trace-dir $T/bf20-oracle ;;
+  mw-bf10-judge) [ -e $L/miniwob-best-first-c10-judge.jsonl ] || cp results/web/miniwob-best-first-c10.jsonl $L/miniwob-best-first-c10-judge.jsonl
+                 $P eval miniwob --tasks "$MW" $BF10 --model $M $MWC --out $L/miniwob-best-first-c10-judge.jsonl --trace-dir $T/bf10-judge ;;
+  mw-bf20-judge) $P eval miniwob --tasks "$MW" $BF20 --model $M $MWC --out $L/miniwob-best-first-c20-judge.jsonl --trace-dir $T/bf20-judge ;;
   mw-bf10-oracle) $P eval miniwob --tasks "$MW" $BF10 --value oracle --model $M $MWC --out $L/miniwob-best-first-c10-oracle.jsonl --trace-dir $T/bf10-oracle ;;
   u13-greedy-bc) $P eval miniwob --tasks "$U13" --strategy greedy --label "greedy bc-actor" --model hf:$A $MWC --out $L/unseen13-greedy-bc$SA.jsonl --trace-dir $T/u13-greedy-bc$SA ;;
   mw-bf10-learned) $P eval miniwob --tasks "$MW" $BF10 --value learned:$V --model $M $MWC --out $L/miniwob-best-first-c10-learned$S.jsonl --trace-dir $T/bf10-learned$S ;;
   mw-bon4-learned) $P eval miniwob --tasks "$MW" --strategy best-of-n --trajectories 4 --value learned:$V --model $M $MWC --out $L/miniwob-best-of-n4-learned$S.jsonl --trace-dir $T/bon4-learned$S ;;
   mw-bon8-learned) $P eval miniwob --tasks "$MW" --strategy best-of-n --trajectories 8 --value learned:$V --model $M $MWC --out $L/miniwob-best-of-n8-learned$S.jsonl --trace-dir $T/bon8-learned$S ;;
+  mw-bon16-learned) $P eval miniwob --tasks "$MW" --strategy best-of-n --trajectories 16 --value learned:$V --model $M $MWC --out $L/miniwob-best-of-n16-learned$S.jsonl --trace-dir $T/bon16-learned$S ;;
   train-actor) $P train actor --data $L/data/train --out $A --epochs ${ACTOR_EPOCHS:-2} --batch-size 4 --save-steps 25 ;;
   mw-greedy-bc) $P eval miniwob --tasks "$MW" --strategy greedy --label "greedy bc-actor" --model hf:$A $MWC --out $L/miniwob-greedy-bc$SA.jsonl --trace-dir $T/greedy-bc$SA ;;
   mw-bf5-bc-learned) $P eval miniwob --tasks "$MW" $BF5 --value learned:$V --model hf:$A $MWC --out $L/miniwob-best-first-c5-bc$SA-learned$S.jsonl --trace-dir $T/bf5-bc$SA-learned$S ;;
