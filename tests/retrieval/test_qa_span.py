@@ -198,3 +198,14 @@ def test_frontier_names_the_span_runs_and_the_snapped_baseline():
 
     assert _method("span-passages-1-samples-1") == "span"
     assert _method("single-snap") == "single + snap" and _method("single") == "single"
+
+
+def test_the_service_queue_passes_scoring_through(index):
+    from ponder.service.queue import ModelQueue, QueuedChatModel
+
+    q = ModelQueue("m", copying_model(), max_batch=4, batch_wait_ms=1)
+    try:
+        result = answer_question(QUESTION, index, method="span", model=QueuedChatModel(q), top_k=2, passages=2)
+        assert result.answer == "Steve Wozniak" and result.extra["spans"]
+    finally:
+        q.close()
