@@ -38,6 +38,8 @@ def _method(label: str) -> str:
     found = [m for m in METHODS if label == m or label.startswith(f"{m}-")]
     method = max(found, key=len) if found else label
     # generated notes, and notes voted over orderings, are their own lines in the plot
+    if label.endswith("-snap"):  # post-processing of the same replies, no extra compute
+        return f"{method} + snap"
     if "-note-generated" in label:
         return f"{method} (generated notes)"
     return f"{method} + orders" if method == "notes" and "-orders-" in label else method

@@ -41,6 +41,7 @@ from ponder.graphs.qa_scaling import (
     orderings,
 )
 from ponder.graphs.qa_signals import Vote, question_coverage, vote
+from ponder.text import normalize_answer
 from ponder.usage import Usage
 
 #: Thresholds of the allocator, chosen on the first 50 HotpotQA questions (docs/RESULTS.md).
@@ -50,6 +51,13 @@ MAX_ROUNDS = 2
 AGREE_MIN = 0.6
 COVERAGE_MIN = 0.6
 MAX_WORDS = 6
+#: The ``span`` ladder (``first="span"``), chosen on the first 50 HotpotQA questions (docs/RESULTS.md):
+#: no escalation raised F1 there (spans of more passages lowered it, more replies changed nothing),
+#: so the ladder escalates to more replies only, and only when the reply and the scores disagree.
+SPAN_FIRST = 1
+SPAN_PASSAGES = 1
+SPAN_SAMPLES = 3
+MARGIN_MIN = 0.0
 
 
 def _estimate(llm, question: str, contexts: Sequence[Sequence[Any]], slack: float = 1.0) -> int:
@@ -70,7 +78,9 @@ def _fits(usage: Usage, tokens: int, calls: int = 1, retrievals: int = 0) -> str
 def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, first: str = FIRST,
              extra_orders: int = EXTRA_ORDERS, max_rounds: int = MAX_ROUNDS, agree_min: float = AGREE_MIN,
              coverage_min: float = COVERAGE_MIN, max_words: int = MAX_WORDS,
-             ungrounded_weight: float = UNGROUNDED_WEIGHT) -> Scaled:
+             ungrounded_weight: float = UNGROUNDED_WEIGHT, span_first: int = SPAN_FIRST,
+             span_passages: int = SPAN_PASSAGES, span_samples: int = SPAN_SAMPLES,
+             margin_min: float = MARGIN_MIN) -> Scaled:
     """Answer with as little compute as the question allows (see the module docstring).
 
     Args:
@@ -78,12 +88,17 @@ def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5
             passages plus an extractive note) or ``single`` (all top-k passages).
         extra_orders: the most answers over other orderings of the first stage's context.
         max_rounds: the most further retrieval rounds.
+        span_first, span_passages, span_samples, margin_min: the ``span`` ladder (``first="span"``,
+            see :func:`run_auto_span`).
 
     Raises:
         BudgetExceeded: the budget does not allow even the first retrieval and answer.
     """
-    if first not in ("single", "notes"):
-        raise ConfigError(f"unknown first stage {first!r}", hint="single or notes")
+    if first == "span":
+        return run_auto_span(question, search, llm, usage, top_k=top_k, span_first=span_first,
+                             span_passages=span_passages, span_samples=span_samples, margin_min=margin_min)
+    if first not in ("single", "notes", "span"):
+        raise ConfigError(f"unknown first stage {first!r}", hint="single, notes or span")
     if extra_orders < 0 or max_rounds < 0:
         raise ConfigError(f"extra_orders and max_rounds must be >= 0, got {extra_orders} and {max_rounds}")
     decisions: list[dict] = []
@@ -169,14 +184,74 @@ def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5
     return finish(cands, loop.evidence, steps + loop.steps, stop, notes=loop.notes)
 
 
+def run_auto_span(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, span_first: int = SPAN_FIRST,
+                  span_passages: int = SPAN_PASSAGES, span_samples: int = SPAN_SAMPLES,
+                  margin_min: float = MARGIN_MIN) -> Scaled:
+    """The ``span`` ladder: score the spans of the top ``span_first`` passages (and the greedy
+    reply's); stop when the best candidate is the span the greedy reply names and leads the
+    second by at least ``margin_min`` (the model's choice and its reply agree, clearly); else
+    escalate once to ``span_samples`` replies and the spans of the top ``span_passages``
+    passages, scoring only the new candidates. The escalation is skipped when its worst case
+    (the extra samples and the new candidates' scoring prompts) does not fit the budget."""
+    from ponder.graphs.qa_extract import SpanSearch
+
+    if not 1 <= span_first <= span_passages or span_samples < 1:
+        raise ConfigError(f"need 1 <= span_first <= span_passages and span_samples >= 1, got {span_first}, "
+                          f"{span_passages}, {span_samples}")
+    decisions: list[dict] = []
+    usage.check(retrievals=1, calls=1)
+    state = SpanSearch(question, search, llm, usage, top_k=top_k)
+    try:
+        state.score(span_first)
+    except BudgetExceeded as e:
+        decisions.append({"stage": f"span {span_first}", "decision": f"skip (budget: {e.field})"})
+        return _span_finish(state, f"budget ({e.field})", decisions)
+    best, margin, scored = state.ranked()
+    agrees = bool(best) and normalize_answer(best.text) == normalize_answer(state.snapped())
+    confident = agrees and margin >= margin_min
+    signals = {"margin": None if margin == float("inf") else round(margin, 4), "greedy_agrees": agrees,
+               "candidates": len(scored)}
+    decisions.append({"stage": f"span {span_first}", "decision": "stop" if confident else "escalate", **signals})
+    if confident:
+        return _span_finish(state, f"confident after span {span_first}", decisions)
+    texts, _ = state.candidates(span_passages)
+    new = [t for t in texts if normalize_answer(t) not in state.scores]
+    prompts = llm.count_tokens(answerer.messages(question, passages=state.hits)) + llm.count_tokens(answerer.messages(question))
+    need = (span_samples - 1) * (llm.count_tokens(answerer.messages(question, passages=state.hits)) + answerer.MAX_TOKENS)
+    need += (prompts + 2 * sum(llm.count_text(t) + 1 for t in new)) if new else 0
+    over = _fits(usage, need, calls=3)
+    if over:
+        decisions.append({"stage": "span escalate", "decision": f"skip (budget: {over})"})
+        return _span_finish(state, f"budget ({over})", decisions)
+    try:
+        state.sample(span_samples - 1)
+        state.score(span_passages)
+    except BudgetExceeded as e:
+        decisions.append({"stage": "span escalate", "decision": f"stopped (budget: {e.field})"})
+        return _span_finish(state, f"budget ({e.field})", decisions)
+    best, margin, scored = state.ranked()
+    decisions.append({"stage": "span escalate", "decision": "stop (last stage)", "candidates": len(scored),
+                      "margin": None if margin == float("inf") else round(margin, 4)})
+    return _span_finish(state, f"escalated to span {span_passages} x {span_samples}", decisions)
+
+
+def _span_finish(state, stop: str, decisions: list[dict]) -> Scaled:
+    result = state.result(stop, [{"node": "allocate", **d} for d in decisions])
+    result.extra["decisions"] = decisions
+    return result
+
+
 def run_scaling(method: str, question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, **cfg: Any) -> Scaled:
     """Run one scaling method of :mod:`ponder.graphs.qa_scaling` or ``auto`` with its settings;
     unknown settings are a :class:`~ponder.errors.ConfigError` naming them and the known ones."""
     import inspect
 
-    fn = run_auto if method == "auto" else RUNNERS.get(method)
+    from ponder.graphs.qa_extract import run_span
+
+    runners = {**RUNNERS, "span": run_span, "auto": run_auto}
+    fn = runners.get(method)
     if fn is None:
-        raise ConfigError(f"unknown scaling method {method!r}", hint=f"one of {', '.join([*RUNNERS, 'auto'])}")
+        raise ConfigError(f"unknown scaling method {method!r}", hint=f"one of {', '.join(runners)}")
     known = [p for p in inspect.signature(fn).parameters if p not in ("question", "search", "llm", "usage", "top_k")]
     unknown = sorted(set(cfg) - set(known))
     if unknown:

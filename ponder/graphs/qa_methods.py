@@ -32,11 +32,11 @@ from ponder.usage import Budget, Usage, spend
 
 #: The name of a QA method (see the module docstring).
 QAMethod = Literal["none", "single", "iterative", "adaptive-note", "adaptive-note-gain", "adaptive-note-graded",
-                   "vote", "vote-orders", "notes", "forage", "auto"]
+                   "vote", "vote-orders", "notes", "forage", "span", "auto"]
 #: Every QA method name, in the order above.
 METHODS: tuple[QAMethod, ...] = get_args(QAMethod)
 #: The test-time scaling methods and the allocator (:mod:`ponder.graphs.qa_scaling`).
-SCALING: tuple[QAMethod, ...] = ("vote", "vote-orders", "notes", "forage", "auto")
+SCALING: tuple[QAMethod, ...] = ("vote", "vote-orders", "notes", "forage", "span", "auto")
 #: The Adaptive-Note methods and their stop rules (:class:`~ponder.graphs.adaptive_note.AdaptiveNoteConfig`).
 ADAPTIVE: dict[QAMethod, str] = {"adaptive-note": "judge", "adaptive-note-gain": "gain", "adaptive-note-graded": "graded"}
 

@@ -207,6 +207,45 @@ class ChatModel(abc.ABC):
         """Prompt tokens for ``messages`` (backends with a tokenizer override this estimate)."""
         return sum(len(m["content"]) // 4 + 4 for m in messages)
 
+    def count_text(self, text: str) -> int:
+        """Tokens of a piece of text on its own (backends with a tokenizer override this estimate)."""
+        return len(text) // 4 + 1
+
+    def score(self, messages: Messages, continuations: Sequence[str], *, usage: Usage | None = None) -> list[float]:
+        """The summed log-probability of each continuation as the assistant's whole reply to
+        ``messages`` (its end-of-turn token included where the backend has one), e.g. to rank
+        candidate answers by likelihood. One call: the prompt is charged once, plus every
+        continuation's tokens, as prompt tokens (nothing is generated).
+
+        Raises:
+            ConfigError: the backend cannot score (it returns no prompt log-probabilities).
+            BudgetExceeded: the worst case (the prompt plus each continuation and an end token)
+                would pass a limit of ``usage``.
+        """
+        if not messages:
+            raise ValueError("score: the conversation has no messages")
+        conts = list(continuations)
+        if not conts:
+            return []
+        ledger = usage or usage_mod.current()
+        worst = 0
+        if ledger is not None:
+            worst = self.count_tokens(messages) + sum(self.count_text(c) + 1 for c in conts)
+        with usage_mod.spend(ledger, timed="seconds", **usage_mod.model_call(
+                self.info.parameters, calls=1, prompt_tokens=worst, completion_tokens=0)) as spending:
+            scores, tokens = self._score(list(messages), conts)
+            spending.actual(**usage_mod.model_call(self.info.parameters, calls=1, prompt_tokens=tokens,
+                                                   completion_tokens=0))
+        return scores
+
+    def _score(self, messages: list[Message], continuations: list[str]) -> tuple[list[float], int]:
+        """Backends that can score return each continuation's summed log-probability and the
+        tokens the call processed."""
+        from ponder.errors import ConfigError
+
+        raise ConfigError(f"the {self.info.backend} backend ({self.info.name}) cannot score continuations",
+                          hint="use a transformers or scripted model for methods that rank answers by likelihood")
+
     def close(self) -> None:
         """Release the backend's resources (weights, clients)."""
 

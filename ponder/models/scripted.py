@@ -24,6 +24,14 @@ from ponder.models.base import (
 Reply = str | Callable[[Messages], str]
 
 
+def copy_scorer(messages: Messages, continuation: str) -> float:
+    """The scripted model's default likelihood: -0.1 per continuation word that occurs in the
+    conversation, -2 per word that does not, -1 for ending the turn (deterministic; a reply copied
+    from the context outscores an invented one of the same length)."""
+    seen = set(re.findall(r"\w+", " ".join(m["content"] for m in messages).lower()))
+    return -1.0 + sum(-0.1 if w in seen else -2.0 for w in re.findall(r"\w+", continuation.lower()))
+
+
 class ScriptedChatModel(ChatModel):
     """A deterministic chat model for tests.
 
@@ -35,6 +43,9 @@ class ScriptedChatModel(ChatModel):
         default: the reply when neither matches (``None``: raise, so a test sees the gap).
         latency: seconds slept per call, to imitate a real model in load tests.
         parameters: the parameter count used in FLOPs estimates.
+        scorer: ``scorer(messages, continuation) -> float`` for :meth:`~ChatModel.score`
+            (default :func:`copy_scorer`: a continuation whose words occur in the conversation
+            scores higher).
     """
 
     def __init__(
@@ -46,11 +57,14 @@ class ScriptedChatModel(ChatModel):
         latency: float = 0.0,
         name: str = "scripted",
         parameters: int = 1_000_000,
+        scorer: Callable[[Messages, str], float] | None = None,
     ):
         self.rules = [(re.compile(p, re.S), r) for p, r in rules]
         self.replies = list(replies)
         self.default = default
         self.latency = latency
+        self.scorer = scorer or copy_scorer
+        self.scored: list[tuple[Messages, list[str]]] = []  # every score call, for assertions
         self.info = ModelInfo(name=name, backend="scripted", parameters=parameters)
         self.calls: list[Messages] = []  # every conversation seen, for assertions
         self._next = 0
@@ -80,6 +94,16 @@ class ScriptedChatModel(ChatModel):
 
     def count_tokens(self, messages: Messages) -> int:
         return sum(len(m["content"].split()) for m in messages)
+
+    def count_text(self, text: str) -> int:
+        return len(text.split())
+
+    def _score(self, messages, continuations):
+        with self._lock:
+            self.scored.append((messages, list(continuations)))
+        scores = [float(self.scorer(messages, c)) for c in continuations]
+        # the prompt once, then each continuation and its end-of-turn token
+        return scores, self.count_tokens(messages) + sum(self.count_text(c) + 1 for c in continuations)
 
     def _generate_batch(self, batch, *, n, temperature, max_tokens, stop, logprobs, seed):
         if self.latency:

@@ -215,6 +215,69 @@ class TransformersChatModel(ChatModel):
     def count_tokens(self, messages) -> int:
         return len(self.tokenizer(self.prompt_text(messages), add_special_tokens=False)["input_ids"])
 
+    #: Candidates scored per forward (each row copies the prompt's KV cache).
+    SCORE_ROWS = 16
+
+    def count_text(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def continuation_ids(self, messages, continuation: str) -> tuple[list[int], list[int]]:
+        """The prompt's token ids and the continuation's as the assistant's whole reply (its
+        end-of-turn token included for a chat model), tokenized apart so the prompt's ids are
+        exactly those :meth:`generate` feeds."""
+        prompt = self.prompt_text(messages)
+        if self.chat:
+            full = self.tokenizer.apply_chat_template([*messages, {"role": "assistant", "content": continuation}],
+                                                      tokenize=False)
+            tail = full[len(prompt):] if full.startswith(prompt) else continuation
+            end = tail.rfind(self.tokenizer.eos_token or "\0")
+            tail = tail[: end + len(self.tokenizer.eos_token)] if end >= 0 else tail  # up to the end of turn
+        else:
+            tail = " " + continuation.strip()
+        enc = self.tokenizer
+        return enc(prompt, add_special_tokens=False)["input_ids"], enc(tail, add_special_tokens=False)["input_ids"]
+
+    def _score(self, messages, continuations):
+        """One forward over the prompt, then every continuation in one right-padded batch against
+        the prompt's KV cache (repeated per row): the prompt is paid for once however many
+        candidates are scored."""
+        from transformers import DynamicCache
+
+        torch = self._torch
+        prompt, *_ = self.continuation_ids(messages, "")
+        conts = [self.continuation_ids(messages, c)[1] for c in continuations]
+        conts = [c or [self.tokenizer.eos_token_id] for c in conts]
+        width = max(len(c) for c in conts)
+        if len(prompt) + width > self.info.context_length:
+            raise PonderError(f"prompt of {len(prompt)} tokens + a continuation of {width} exceeds "
+                              f"{self.info.name}'s context of {self.info.context_length}")
+        pad = self.tokenizer.pad_token_id
+        scores: list[float] = []
+        with self._lock, torch.inference_mode():
+            out = self.model(input_ids=torch.tensor([prompt], device=self.device), use_cache=True, logits_to_keep=1)
+            first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)  # the first continuation token's
+            # candidates in chunks: each row holds a copy of the prompt's cache
+            for at in range(0, len(conts), self.SCORE_ROWS):
+                chunk = conts[at: at + self.SCORE_ROWS]
+                rows = len(chunk)
+                cache = DynamicCache()
+                for i, layer in enumerate(out.cache.layers):
+                    cache.update(layer.keys.expand(rows, -1, -1, -1).contiguous(),
+                                 layer.values.expand(rows, -1, -1, -1).contiguous(), i)
+                ids = torch.tensor([c + [pad] * (width - len(c)) for c in chunk], device=self.device)
+                mask = torch.tensor([[1] * (len(prompt) + len(c)) + [0] * (width - len(c)) for c in chunk],
+                                    device=self.device)
+                logits = self.model(input_ids=ids, attention_mask=mask, cache=cache, use_cache=True).logits
+                logp = torch.log_softmax(logits.float(), dim=-1)
+                for r, c in enumerate(chunk):
+                    total = float(first[c[0]])
+                    if len(c) > 1:
+                        nxt = torch.tensor(c[1:], device=self.device)
+                        total += float(logp[r, : len(c) - 1].gather(-1, nxt.unsqueeze(-1)).sum())
+                    scores.append(total)
+                del cache, logits, logp
+        return scores, len(prompt) + sum(len(c) for c in conts)
+
     def _generate_batch(self, batch, *, n, temperature, max_tokens, stop, logprobs, seed):
         if self._batcher is None or runs_alone(temperature, seed):
             # a seeded sample must not share its random stream with other callers' rows

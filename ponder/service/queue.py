@@ -119,6 +119,14 @@ class QueuedChatModel(ChatModel):
     def count_tokens(self, messages: Messages) -> int:
         return self.queue.model.count_tokens(messages)
 
+    def count_text(self, text: str) -> int:
+        return self.queue.model.count_text(text)
+
+    def _score(self, messages, continuations):
+        # scoring (the ``span`` method) is not queued with generation batches: the backend
+        # serialises its own forward passes
+        return self.queue.model._score(messages, continuations)
+
     def generate_batch(self, batch: Sequence[Messages], *, max_tokens: int = 256, **kw) -> list[list[Completion]]:
         if self.max_tokens_cap is not None:
             max_tokens = min(max_tokens, self.max_tokens_cap)

@@ -43,3 +43,28 @@ def test_auto_dtype_follows_the_hardware():
 def test_unknown_dtype_is_named():
     with pytest.raises(PonderError, match="unknown dtype 'fp8'"):
         load_model("smollm2-135m", dtype="fp8")
+
+
+def test_score_ranks_a_copied_continuation_above_an_unrelated_one_and_matches_a_full_forward():
+    import torch
+
+    from ponder.usage import Usage
+
+    model = load_model("smollm2-135m", dtype="float32")
+    messages = [{"role": "system", "content": "Answer from the document. Document: The Eiffel Tower was designed "
+                                              "by the engineering firm of Gustave Eiffel and stands in Paris."},
+                {"role": "user", "content": "Who designed the Eiffel Tower?"}]
+    conts = ["Gustave Eiffel", "a purple octopus named Kevin"]
+    usage = Usage()
+    scores = model.score(messages, conts, usage=usage)
+    assert scores[0] > scores[1]
+    # the cached-prefix batch gives what one full forward per continuation gives
+    prompt, ids = model.continuation_ids(messages, conts[1])
+    with torch.inference_mode():
+        logp = torch.log_softmax(model.model(input_ids=torch.tensor([prompt + ids])).logits[0].float(), -1)
+    full = sum(float(logp[len(prompt) - 1 + j, t]) for j, t in enumerate(ids))
+    assert scores[1] == pytest.approx(full, abs=1e-3)
+    assert model.tokenizer.decode(ids).endswith(model.tokenizer.eos_token)  # the end of turn is scored too
+    # charged once for the prompt, plus every continuation token
+    expected = len(prompt) + sum(len(model.continuation_ids(messages, c)[1]) for c in conts)
+    assert usage.calls == 1 and usage.prompt_tokens == expected and usage.completion_tokens == 0

@@ -63,6 +63,7 @@ PAGE = """<!doctype html>
         <option value="vote-orders">vote-orders</option>
         <option value="notes">notes</option>
         <option value="forage">forage</option>
+        <option value="span">span</option>
         <option value="iterative">iterative</option>
         <option value="adaptive-note-gain">adaptive-note-gain</option>
       </select>

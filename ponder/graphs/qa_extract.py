@@ -1,0 +1,208 @@
+"""``span``: grounded extractive answers ranked by the model's likelihood.
+
+A 135M model answers in sentences, so votes over its replies rarely agree and its answers are
+rarely spans of the evidence. ``span`` asks the model to *choose* instead of write:
+
+1. one top-k retrieval and the greedy reply (as ``single``), plus ``samples - 1`` sampled replies
+   at higher levels;
+2. candidates: the grounded spans the replies name (:func:`~ponder.graphs.qa_spans.snap`) and the
+   candidate spans of the top ``passages`` passages (:func:`~ponder.graphs.qa_spans.passage_spans`:
+   names, titles, numbers, dates); for a yes/no question ``yes`` and ``no``, for a choice
+   question its two options;
+3. every candidate is scored by :meth:`~ponder.models.base.ChatModel.score` as the whole reply to
+   the answer prompt with the passages, and (rules ``pmi*``) to the same prompt without them, so
+   that the evidence, not the model's prior for a name, picks the answer;
+4. the answer is the best candidate under ``rule`` (see :data:`RULES`; chosen on the first 50
+   HotpotQA questions, docs/RESULTS.md) with a bonus of ``reply_weight`` times the share of the
+   replies that name it.
+
+Compute knobs: ``passages`` (spans of the top 1, 3 or 5 passages are scored) and ``samples``.
+Every candidate is logged with its scores (``extra["spans"]``), with the margin between the best
+two and whether the greedy reply named the winner (the confidence the allocator reads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal, get_args
+
+from ponder.agents import answerer
+from ponder.errors import BudgetExceeded, ConfigError
+from ponder.graphs.qa_scaling import Scaled, Search, greedy_answers, sampled_answers
+from ponder.graphs.qa_signals import Candidate
+from ponder.graphs.qa_spans import choice_options, passage_spans, question_kind, snap
+from ponder.text import normalize_answer
+from ponder.usage import Usage
+
+#: How candidates are ranked: ``ctx`` the log-probability with the passages; ``mean`` the same per
+#: token; ``pmi`` with the passages minus without them; ``pmi-mean`` that per token.
+Rule = Literal["ctx", "mean", "pmi", "pmi-mean"]
+RULES: tuple[Rule, ...] = get_args(Rule)
+#: Defaults chosen on the first 50 HotpotQA questions (docs/RESULTS.md, issue 15, span).
+RULE: Rule = "ctx"
+REPLY_WEIGHT = 1.0
+PASSAGES = 1
+SAMPLES = 1
+#: The most passage spans scored per question (in passage order).
+MAX_SPANS = 60
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One candidate span with its scores: log-probabilities with and without the passages, its
+    tokens, and the share of the replies that named it."""
+
+    text: str
+    ctx: float
+    prior: float | None
+    tokens: int
+    named: float
+
+    def value(self, rule: Rule, reply_weight: float) -> float:
+        base = {"ctx": self.ctx, "mean": self.ctx / max(self.tokens, 1),
+                "pmi": self.ctx - (self.prior or 0.0),
+                "pmi-mean": (self.ctx - (self.prior or 0.0)) / max(self.tokens, 1)}[rule]
+        return base + reply_weight * self.named
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "ctx": round(self.ctx, 4),
+                "prior": None if self.prior is None else round(self.prior, 4), "tokens": self.tokens,
+                "named": round(self.named, 4)}
+
+
+def choose(cands: Sequence[Scored], rule: Rule = RULE, reply_weight: float = REPLY_WEIGHT) -> tuple[Scored | None, float]:
+    """The best candidate under ``rule`` and its margin over the second (``inf`` when alone)."""
+    if rule not in RULES:
+        raise ConfigError(f"unknown span rule {rule!r}", hint=f"one of {', '.join(RULES)}")
+    ranked = sorted(cands, key=lambda c: -c.value(rule, reply_weight))
+    if not ranked:
+        return None, 0.0
+    margin = ranked[0].value(rule, reply_weight) - ranked[1].value(rule, reply_weight) if len(ranked) > 1 else float("inf")
+    return ranked[0], margin
+
+
+def candidate_spans(question: str, hits: Sequence[Any], replies: Sequence[str], *, passages: int = PASSAGES,
+                    max_spans: int = MAX_SPANS) -> tuple[list[str], dict[str, float]]:
+    """The candidates of a question (see the module docstring) and, per normalised candidate, the
+    share of ``replies`` whose snapped answer it is."""
+    kind = question_kind(question)
+    named: dict[str, float] = {}
+    snapped = [snap(r, question, hits) for r in replies]
+    for s in snapped:
+        key = normalize_answer(s)
+        if key:
+            named[key] = named.get(key, 0.0) + 1 / len(replies)
+    if kind == "yesno":
+        return ["yes", "no"], named
+    if kind == "choice":
+        return list(choice_options(question) or ()), named
+    spans = passage_spans(hits[:passages])
+    q = f" {normalize_answer(question)} "
+    spans = [s for s in spans if f" {normalize_answer(s)} " not in q][:max_spans]
+    grounded = {normalize_answer(s) for s in passage_spans(hits)}
+    out: list[str] = []
+    seen: set[str] = set()
+    for s in [*snapped, *spans]:  # the replies' spans first: they are scored whatever the cap
+        key = normalize_answer(s)
+        if key and key not in seen and key in grounded:
+            seen.add(key)
+            out.append(s)
+    return out, named
+
+
+class SpanSearch:
+    """The state of one question's ``span`` search, grown step by step (the allocator escalates
+    it): the retrieval and the greedy reply at construction, then :meth:`sample` (more replies)
+    and :meth:`score` (the candidates of more passages; only candidates not scored yet are paid
+    for)."""
+
+    def __init__(self, question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, rule: Rule = RULE,
+                 reply_weight: float = REPLY_WEIGHT, max_spans: int = MAX_SPANS):
+        if rule not in RULES:
+            raise ConfigError(f"unknown span rule {rule!r}", hint=f"one of {', '.join(RULES)}")
+        if max_spans < 1:
+            raise ConfigError(f"max_spans must be >= 1, got {max_spans}")
+        self.question, self.llm, self.usage = question, llm, usage
+        self.rule, self.reply_weight, self.max_spans = rule, reply_weight, max_spans
+        self.hits = search(question, top_k)
+        self.steps: list[dict] = [{"node": "retrieve", "query": question, "docs": [h.chunk.title for h in self.hits]}]
+        self.replies: list[Candidate] = greedy_answers(llm, question, [self.hits], usage, ["greedy"], self.hits)
+        self.passages = 0
+        self.scores: dict[str, Scored] = {}  # by normalised candidate
+        self.tokens = {"replies": [self.replies[0].tokens], "ctx_prompt": 0, "prior_prompt": 0}
+
+    def sample(self, n: int) -> None:
+        """``n`` more sampled replies (their snapped spans join the candidates and the votes)."""
+        if n > 0:
+            more = sampled_answers(self.llm, self.question, self.hits, n, self.usage)
+            self.replies += more
+            self.tokens["replies"] += [c.tokens for c in more]
+
+    def candidates(self, passages: int | None = None) -> tuple[list[str], dict[str, float]]:
+        return candidate_spans(self.question, self.hits, [c.raw for c in self.replies],
+                               passages=self.passages if passages is None else passages, max_spans=self.max_spans)
+
+    def score(self, passages: int) -> None:
+        """Score the candidates of the top ``passages`` passages and the replies not scored yet."""
+        texts, _ = self.candidates(passages)
+        new = [t for t in texts if normalize_answer(t) not in self.scores]
+        if new:
+            with_ctx = answerer.messages(self.question, passages=self.hits)
+            ctx = self.llm.score(with_ctx, new, usage=self.usage)
+            prior: list[float | None] = [None] * len(new)
+            if self.rule.startswith("pmi"):
+                prior = list(self.llm.score(answerer.messages(self.question), new, usage=self.usage))
+                self.tokens["prior_prompt"] = self.llm.count_tokens(answerer.messages(self.question))
+            self.tokens["ctx_prompt"] = self.llm.count_tokens(with_ctx)
+            for t, c, p in zip(new, ctx, prior):
+                self.scores[normalize_answer(t)] = Scored(t, c, p, self.llm.count_text(t) + 1, 0.0)
+        self.passages = max(self.passages, passages)
+
+    def ranked(self) -> tuple[Scored | None, float, list[Scored]]:
+        """The best scored candidate of the current candidates (with the replies' current votes),
+        its margin over the second, and every current candidate scored."""
+        texts, named = self.candidates()
+        scored = [replace(self.scores[k], named=named.get(k, 0.0)) for t in texts
+                  if (k := normalize_answer(t)) in self.scores]
+        best, margin = choose(scored, self.rule, self.reply_weight)
+        return best, margin, scored
+
+    def snapped(self) -> str:
+        return snap(self.replies[0].raw, self.question, self.hits)
+
+    def result(self, stop: str = "", extra_steps: Sequence[dict] = ()) -> Scaled:
+        best, margin, scored = self.ranked()
+        snapped = self.snapped()
+        answer = best.text if best else snapped
+        agrees = bool(best) and normalize_answer(best.text) == normalize_answer(snapped)
+        steps = [*self.steps, *extra_steps, {"node": "span", "answer": answer, "candidates": len(scored),
+                                             "margin": margin, "greedy_agrees": agrees}]
+        # the output is the span itself: answer-in-output accuracy is measured on what is answered
+        out = Scaled(answer, answer, list(self.hits), [], steps, stop=stop)
+        out.extra.update(
+            greedy=self.replies[0].raw, snapped=snapped, kind=question_kind(self.question), rule=self.rule,
+            reply_weight=self.reply_weight, margin=None if margin == float("inf") else round(margin, 4),
+            greedy_agrees=agrees, replies=[c.raw for c in self.replies], tokens=dict(self.tokens),
+            spans=[s.to_dict() for s in scored],
+        )
+        return out
+
+
+def run_span(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, passages: int = PASSAGES,
+             samples: int = SAMPLES, rule: Rule = RULE, reply_weight: float = REPLY_WEIGHT,
+             max_spans: int = MAX_SPANS) -> Scaled:
+    """Grounded extractive answers ranked by likelihood (see the module docstring). When the
+    budget runs out after the greedy reply, the answer is its snapped span or the best of what
+    was scored."""
+    if passages < 1 or samples < 1:
+        raise ConfigError(f"passages and samples must be >= 1, got {passages} and {samples}")
+    state = SpanSearch(question, search, llm, usage, top_k=top_k, rule=rule, reply_weight=reply_weight,
+                       max_spans=max_spans)
+    stop = ""
+    try:
+        state.sample(samples - 1)
+        state.score(passages)
+    except BudgetExceeded as e:
+        stop = f"budget ({e.field})"
+    return state.result(stop)

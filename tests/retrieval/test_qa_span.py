@@ -1,0 +1,211 @@
+"""Grounded spans (``qa_spans``), continuation scoring (``ChatModel.score``) and the ``span`` QA
+method, with scripted models."""
+
+import pytest
+
+from ponder.errors import BudgetExceeded, ConfigError
+from ponder.graphs.qa_extract import Scored, candidate_spans, choose
+from ponder.graphs.qa_methods import answer_question
+from ponder.graphs.qa_spans import choice_options, passage_spans, pick_option, question_kind, snap
+from ponder.models.base import ChatModel, ModelInfo
+from ponder.models.scripted import ScriptedChatModel
+from ponder.retrieval import SparseIndex, chunk_documents, read_document
+from ponder.usage import Budget, Usage
+
+DOCS = {
+    "Apple Inc.": "Apple Inc. was founded by Steve Jobs, Steve Wozniak and Ronald Wayne in 1976. It is based in Cupertino.",
+    "iPhone": "The iPhone is a line of smartphones designed by Apple Inc. It was first released on June 29, 2007.",
+    "Banana": "Bananas are yellow fruit. They grow in warm countries.",
+}
+QUESTION = "Who founded the company that designs the iPhone?"
+
+
+@pytest.fixture
+def index():
+    idx = SparseIndex()
+    docs = [read_document(f"{t}.txt", f"{t}. {x}", source=t) for t, x in DOCS.items()]
+    idx.add(chunk_documents(docs), documents=docs)
+    return idx
+
+
+def test_question_kinds_and_choice_options():
+    assert question_kind("Which band was formed first The Exies or Circus Diablo ?") == "choice"
+    assert choice_options("Which band was formed first The Exies or Circus Diablo ?") == ("The Exies", "Circus Diablo")
+    assert choice_options("Who is the oldest, Sid Haig or Vic Darchinyan?") == ("Sid Haig", "Vic Darchinyan")
+    # "in or around" names no two options
+    assert question_kind("Who directed the film that was shot in or around Leland, North Carolina in 1986") == "open"
+    assert question_kind("Are Christopher Nolan and Sathish Kalathil both film directors?") == "yesno"
+    assert question_kind("The director has an OBE. Does the director Puneet Sira also have one?") == "yesno"
+    assert question_kind("In what year was the man born?") == "open"
+
+
+def test_passage_spans_names_numbers_dates_not_across_the_title():
+    spans = passage_spans([{"title": "iPhone", "text": DOCS["iPhone"]},
+                           {"title": "Apple Inc.", "text": DOCS["Apple Inc."]}])
+    assert "June 29, 2007" in spans and "Steve Wozniak" in spans and "1976" in spans and "Cupertino" in spans
+    assert "iPhone" in spans  # the title
+    assert not any(s.startswith("iPhone The") for s in spans)  # no phrase runs from the title into the text
+    assert "It" not in spans and "The" not in spans
+
+
+def test_snap_picks_the_grounded_span_a_reply_names():
+    hits = [{"title": "Apple Inc.", "text": DOCS["Apple Inc."]}]
+    # the span in the reply that is not in the question
+    assert snap("The company that designs the iPhone was founded by Steve Jobs.", QUESTION, hits) == "Steve Jobs"
+    assert snap("It was founded by Steve Wozniak and Steve Jobs.", QUESTION, hits, rule="last") == "Steve Jobs"
+    assert snap("It was founded in 1976.", "When was Apple founded?", hits) == "1976"
+    # nothing grounded: the reply's short answer
+    assert snap("Tim Cook", QUESTION, hits) == "Tim Cook"
+    # yes/no: the reply's word, or a negated statement
+    yn = "Are Apple and Banana both companies?"
+    assert snap("No, they are not.", yn, hits) == "no"
+    assert snap("Apple is not a fruit company.", yn, hits) == "no"
+    assert snap("Both are companies.", yn, hits) == "yes"
+    # choice: the option named first, a surname is enough
+    q = "Which singer is American, Mark King or Nick Hexum?"
+    assert snap("Hexum is American, unlike Mark King.", q, hits) == "Nick Hexum"
+    assert pick_option("neither", ("Mark King", "Nick Hexum")) == ""
+
+
+def test_scripted_score_is_deterministic_and_charged():
+    model = ScriptedChatModel(default="x")
+    msgs = [{"role": "system", "content": "Paris is in France."}, {"role": "user", "content": "Where is Paris?"}]
+    usage = Usage()
+    scores = model.score(msgs, ["France", "Germany"], usage=usage)
+    assert scores[0] > scores[1] and scores == model.score(msgs, ["France", "Germany"])
+    # the prompt once (7 words) plus each continuation and its end token
+    assert usage.prompt_tokens == 7 + 2 + 2 and usage.calls == 1 and usage.completion_tokens == 0
+    assert usage.flops == pytest.approx(2 * model.info.parameters * 11)
+    custom = ScriptedChatModel(default="x", scorer=lambda ms, c: -len(c))
+    assert custom.score(msgs, ["ab", "abcd"]) == [-2.0, -4.0]
+    assert model.score(msgs, []) == []
+    with pytest.raises(BudgetExceeded):
+        model.score(msgs, ["France"] * 10, usage=Usage(Budget(tokens=10)))
+
+
+def test_a_backend_that_cannot_score_says_so():
+    class Plain(ChatModel):
+        info = ModelInfo(name="plain", backend="plain", parameters=1)
+
+        def _generate_batch(self, batch, **kw):
+            return [[] for _ in batch]
+
+    with pytest.raises(ConfigError, match="cannot score"):
+        Plain().score([{"role": "user", "content": "hi"}], ["a"])
+
+
+def test_choose_rules_and_margin():
+    cands = [Scored("Long Rare Name", ctx=-12.0, prior=-40.0, tokens=6, named=0.0),
+             Scored("Paris", ctx=-3.0, prior=-8.0, tokens=2, named=1.0)]
+    assert choose(cands, "ctx", 0.0)[0].text == "Paris"
+    assert choose(cands, "pmi", 0.0)[0].text == "Long Rare Name"  # 28 against 5
+    best, margin = choose(cands, "pmi", 30.0)  # a reply naming it outweighs the prior
+    assert best.text == "Paris" and margin == pytest.approx(35 - 28)
+    assert choose([], "pmi", 0.0) == (None, 0.0)
+    with pytest.raises(ConfigError, match="unknown span rule"):
+        choose(cands, "best", 0.0)
+
+
+def test_candidates_by_question_kind():
+    hits = [{"title": "Apple Inc.", "text": DOCS["Apple Inc."]}]
+    cands, named = candidate_spans(QUESTION, hits, ["It was founded by Steve Wozniak."])
+    assert cands[0] == "Steve Wozniak" and named == {"steve wozniak": 1.0} and "Cupertino" in cands
+    assert candidate_spans("Is Apple based in Cupertino?", hits, ["Yes"])[0] == ["yes", "no"]
+    assert candidate_spans("Which is older, Apple or Banana?", hits, ["Apple"])[0] == ["Apple", "Banana"]
+
+
+def copying_model():
+    """Replies in a sentence naming Steve Wozniak; scores follow the default copy scorer."""
+    return ScriptedChatModel([(r"Only give me the answer", "The company was founded by Steve Wozniak in 1976.")])
+
+
+def test_span_method_end_to_end(index):
+    model = copying_model()
+    result = answer_question(QUESTION, index, method="span", model=model, top_k=2, passages=2, samples=2, rule="ctx")
+    extra = result.extra
+    assert result.method == "span" and result.raw == result.answer
+    assert extra["snapped"] == "Steve Wozniak" and extra["kind"] == "open"
+    assert {s["text"] for s in extra["spans"]} >= {"Steve Wozniak", "1976"}
+    # the chosen answer is the best candidate under the rule plus the reply bonus
+    best = max(extra["spans"], key=lambda s: s["ctx"] + extra["reply_weight"] * s["named"])
+    assert result.answer == best["text"] == "Steve Wozniak" and extra["greedy_agrees"]
+    # two generate calls (greedy, samples) and two score calls (with and without the passages)
+    # are charged; the scorer saw the candidates once with passages, once without
+    assert result.usage.calls == 2 + 1
+    assert len(model.scored) == 1
+    pmi = answer_question(QUESTION, index, method="span", model=model, top_k=2, rule="pmi")
+    assert pmi.usage.calls == 1 + 2 and len(model.scored) == 3
+    assert "documents" not in model.scored[-1][0][0]["content"]  # the prior: no passages
+
+
+def test_span_respects_budgets(index):
+    model = copying_model()
+    free = answer_question(QUESTION, index, method="span", model=model, top_k=2)
+    tokens = free.usage.tokens
+    for limit in (tokens - 1, tokens - 5):
+        capped = answer_question(QUESTION, index, method="span", model=copying_model(), top_k=2,
+                                 budget=Budget(tokens=limit))
+        assert capped.usage.tokens <= limit and capped.stop.startswith("budget")
+        assert capped.answer == capped.extra["snapped"]  # no scores: the snapped greedy reply
+    with pytest.raises(ConfigError, match="passages"):
+        answer_question(QUESTION, index, method="span", model=model, passages=0)
+    with pytest.raises(ConfigError, match="unknown span rule"):
+        answer_question(QUESTION, index, method="span", model=model, rule="best")
+
+
+def favouring(name: str):
+    """A scorer that, given the passages, prefers ``name`` by a wide margin (prior flat)."""
+    def scorer(messages, continuation):
+        with_passages = "documents" in messages[0]["content"]
+        return 0.0 if with_passages and continuation == name else -5.0
+    return scorer
+
+
+def test_allocator_stops_when_the_reply_and_the_scores_agree(index):
+    model = ScriptedChatModel([(r"Only give me the answer", "It was founded by Steve Wozniak.")],
+                              scorer=favouring("Steve Wozniak"))
+    result = answer_question(QUESTION, index, method="auto", model=model, top_k=2, first="span", span_first=1,
+                             margin_min=1.0)
+    assert result.answer == "Steve Wozniak"
+    assert result.extra["decisions"][0]["decision"] == "stop" and len(result.extra["decisions"]) == 1
+    assert result.usage.calls == 2 and result.stop.startswith("confident")  # greedy + one score (rule ctx)
+
+
+def test_allocator_escalates_when_the_scores_do_not_separate(index):
+    flat = ScriptedChatModel([(r"Only give me the answer", "Nobody knows.")], scorer=lambda ms, c: -3.0)
+    result = answer_question(QUESTION, index, method="auto", model=flat, top_k=2, first="span", span_first=1,
+                             span_passages=2, span_samples=3, margin_min=1.0)
+    decisions = result.extra["decisions"]
+    assert decisions[0]["decision"] == "escalate" and decisions[0]["margin"] == 0.0
+    assert decisions[-1]["stage"] == "span escalate" and len(result.extra["replies"]) == 3
+    # the escalation scores only candidates not scored before: no candidate twice
+    scored = [c for _, conts in flat.scored for c in conts]
+    with_passages = [c for msgs, conts in flat.scored if "documents" in msgs[0]["content"] for c in conts]
+    assert len(with_passages) == len(set(with_passages)) and len(scored) == len(with_passages)
+    # under a budget that the escalation would pass, it is skipped, and the ledger stays under it
+    cheap = ScriptedChatModel([(r"Only give me the answer", "Nobody knows.")], scorer=lambda ms, c: -3.0)
+    first = answer_question(QUESTION, index, method="auto", model=cheap, top_k=2, first="span", span_first=1,
+                            span_passages=1, span_samples=1, margin_min=1.0).usage.tokens
+    capped = answer_question(QUESTION, index, method="auto", model=cheap, top_k=2, first="span", span_first=1,
+                             span_passages=2, span_samples=3, margin_min=1.0, budget=Budget(tokens=first + 5))
+    assert capped.usage.tokens <= first + 5 and capped.extra["decisions"][-1]["decision"].startswith("skip")
+    with pytest.raises(ConfigError, match="span_first"):
+        answer_question(QUESTION, index, method="auto", model=cheap, first="span", span_first=3, span_passages=2)
+
+
+def test_frontier_names_the_span_runs_and_the_snapped_baseline():
+    from ponder.evals.qa_frontier import _method
+
+    assert _method("span-passages-1-samples-1") == "span"
+    assert _method("single-snap") == "single + snap" and _method("single") == "single"
+
+
+def test_the_service_queue_passes_scoring_through(index):
+    from ponder.service.queue import ModelQueue, QueuedChatModel
+
+    q = ModelQueue("m", copying_model(), max_batch=4, batch_wait_ms=1)
+    try:
+        result = answer_question(QUESTION, index, method="span", model=QueuedChatModel(q), top_k=2, passages=2)
+        assert result.answer == "Steve Wozniak" and result.extra["spans"]
+    finally:
+        q.close()
