@@ -11,6 +11,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def sparse_index(facts: dict[str, str]):
+    """A BM25 index with one document per ``title: text`` pair (each chunk starts with its title)."""
+    from ponder.retrieval import SparseIndex, chunk_documents, read_document
+
+    idx = SparseIndex()
+    docs = [read_document(f"{t}.txt", f"{t}. {text}", source=t) for t, text in facts.items()]
+    idx.add(chunk_documents(docs), documents=docs)
+    return idx
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,8 +8,8 @@ from ponder.errors import BudgetExceeded
 from ponder.graphs.adaptive_note import AdaptiveNoteConfig, run_adaptive_note
 from ponder.graphs.qa_methods import answer_question
 from ponder.models.scripted import ScriptedChatModel
-from ponder.retrieval import SparseIndex, chunk_documents, read_document
 from ponder.usage import Budget, Usage
+from tests.conftest import sparse_index
 
 FACTS = {
     "Eiffel Tower": "The Eiffel Tower in Paris was built by the company of Gustave Eiffel.",
@@ -24,10 +24,7 @@ QUESTION = "In which city was the engineer whose company built the Eiffel Tower 
 
 @pytest.fixture
 def index():
-    idx = SparseIndex()
-    docs = [read_document(f"{t}.txt", f"{t}. {text}", source=t) for t, text in FACTS.items()]
-    idx.add(chunk_documents(docs), documents=docs)
-    return idx
+    return sparse_index(FACTS)
 
 
 def prefer(pick):

@@ -5,8 +5,8 @@ import pytest
 from ponder.errors import BudgetExceeded, ConfigError
 from ponder.graphs.qa_methods import METHODS, SCALING, answer_question
 from ponder.models.scripted import ScriptedChatModel
-from ponder.retrieval import SparseIndex, chunk_documents, read_document
 from ponder.usage import Budget, Usage
+from tests.conftest import sparse_index
 
 DOCS = {
     "Apple Inc.": "Apple Inc. was founded by Steve Jobs, Steve Wozniak and Ronald Wayne in 1976.",
@@ -17,10 +17,7 @@ DOCS = {
 
 @pytest.fixture
 def index():
-    idx = SparseIndex()
-    docs = [read_document(f"{t}.txt", f"{t}. {x}", source=t) for t, x in DOCS.items()]
-    idx.add(chunk_documents(docs), documents=docs)
-    return idx
+    return sparse_index(DOCS)
 
 
 def model():

@@ -12,8 +12,8 @@ from ponder.graphs.qa_methods import answer_question
 from ponder.graphs.qa_scaling import LEVELS, orderings
 from ponder.graphs.qa_signals import Candidate, grounded, question_coverage, select_sentences, vote
 from ponder.models.scripted import ScriptedChatModel
-from ponder.retrieval import SparseIndex, chunk_documents, read_document
 from ponder.usage import Budget, Usage
+from tests.conftest import sparse_index
 
 DOCS = {
     "Apple Inc.": "Apple Inc. was founded by Steve Jobs, Steve Wozniak and Ronald Wayne in 1976. It is based in Cupertino.",
@@ -26,10 +26,7 @@ QUESTION = "Who founded the company that designs the iPhone?"
 
 @pytest.fixture
 def index():
-    idx = SparseIndex()
-    docs = [read_document(f"{t}.txt", f"{t}. {x}", source=t) for t, x in DOCS.items()]
-    idx.add(chunk_documents(docs), documents=docs)
-    return idx
+    return sparse_index(DOCS)
 
 
 def agreeing():

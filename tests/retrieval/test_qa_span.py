@@ -9,8 +9,8 @@ from ponder.graphs.qa_methods import answer_question
 from ponder.graphs.qa_spans import choice_options, passage_spans, pick_option, question_kind, snap
 from ponder.models.base import ChatModel, ModelInfo
 from ponder.models.scripted import ScriptedChatModel
-from ponder.retrieval import SparseIndex, chunk_documents, read_document
 from ponder.usage import Budget, Usage
+from tests.conftest import sparse_index
 
 DOCS = {
     "Apple Inc.": "Apple Inc. was founded by Steve Jobs, Steve Wozniak and Ronald Wayne in 1976. It is based in Cupertino.",
@@ -22,10 +22,7 @@ QUESTION = "Who founded the company that designs the iPhone?"
 
 @pytest.fixture
 def index():
-    idx = SparseIndex()
-    docs = [read_document(f"{t}.txt", f"{t}. {x}", source=t) for t, x in DOCS.items()]
-    idx.add(chunk_documents(docs), documents=docs)
-    return idx
+    return sparse_index(DOCS)
 
 
 def test_question_kinds_and_choice_options():
