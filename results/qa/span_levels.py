@@ -22,7 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from ponder.files import JsonlWriter, read_jsonl  # noqa: E402
+from derive_levels import _write  # noqa: E402  (a sibling script: the one writer of level files)
+
+from ponder.files import read_jsonl  # noqa: E402
 from ponder.graphs.qa_extract import RULES, Scored, candidate_spans, choose  # noqa: E402
 from ponder.graphs.qa_spans import snap  # noqa: E402
 from ponder.retrieval.datasets import load_dataset  # noqa: E402
@@ -107,14 +109,6 @@ def cmd_allocate(path: Path, rule: str, weight: float, first: int, passages: int
         ms = {k: mean(o["metrics"][k] for o in out) for k in ("em", "f1", "acc")}
         print(f"| {m:g} | {sum(o['escalated'] for o in out)} | {ms['em']:.3f} | {ms['f1']:.3f} | {ms['acc']:.3f} | "
               f"{mean(o['tokens'] for o in out):.0f} |")
-
-
-def _write(path: Path, rows: list[dict]) -> None:
-    path.unlink(missing_ok=True)
-    writer = JsonlWriter(path, fsync=False)
-    for r in rows:
-        writer.write(r)
-    print(f"{path.name}: {len(rows)} rows")
 
 
 def cmd_snap() -> None:
