@@ -12,7 +12,8 @@
 #       task outside the stratified 40), train-actor-web (LoRA BC on them; WEB_STEPS=40 steps of 4 = 160
 #       example passes, about half an epoch of the 296 examples, caps it at ~25 min on 2 busy CPU cores
 #       (~37 s/step); WEB_STEPS=148 is the full 2 epochs), web-greedy-bc (greedy with the
-#       cloned actor on the stratified 40, the settings of results/web/greedy.jsonl)
+#       cloned actor on the stratified 40, the settings of results/web/greedy.jsonl), web-bf5-bc-learned (best-first c=5
+#       with the cloned actor and the MiniWoB++-trained verifier VTAG, on the same 40)
 set -u
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1
@@ -63,6 +64,8 @@ for job in "$@"; do
   web-demos) $P collect demos --out $L/data/web-demos --tasks train ;;
   train-actor-web) $P train actor --data $L/data/web-demos --out $L/actor-bc-web --epochs 2 --max-steps ${WEB_STEPS:-40} \
                      --batch-size 4 --save-steps 10 --threads 1 ;;
+  web-bf5-bc-learned) $P eval web $WEBC $BF5 --value learned:$V --label "best-first c=5 bc-web-actor learned$S" --model hf:$L/actor-bc-web \
+                   --out $L/web-best-first-c5-bc-learned$S.jsonl --trace-dir $T/web-bf5-bc-learned$S ;;
   web-greedy-bc) $P eval web $WEBC --strategy greedy --label "greedy bc-web-actor" --model hf:$L/actor-bc-web \
                    --out $L/web-greedy-bc.jsonl --trace-dir $T/web-greedy-bc ;;
   *) echo "unknown job $job"; exit 2 ;;
