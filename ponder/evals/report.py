@@ -145,7 +145,8 @@ def plot(summary: Sequence[dict], path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    crowded = len(summary) > 8  # a legend that long would cover the points: it goes beside the plot
+    fig, ax = plt.subplots(figsize=(12, 5.5) if crowded else (7, 4.5))
     for i, s in enumerate(summary):
         x = s["tokens"] or 0.0
         y = s["success_rate"]
@@ -156,7 +157,10 @@ def plot(summary: Sequence[dict], path: str | Path) -> Path:
     ax.set_ylim(-0.02, 1.02)
     _token_axis(ax, [s["tokens"] or 0.0 for s in summary])
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    if crowded:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    else:
+        ax.legend(fontsize=7, loc="best")
     ax.set_title("success against compute")
     fig.tight_layout()
     path = Path(path)

@@ -203,6 +203,20 @@ def test_wilson_bounds_are_exact_at_zero_and_all_successes(tmp_path):
     assert (tmp_path / "p.png").stat().st_size > 0
 
 
+def test_a_crowded_plot_puts_its_legend_beside_the_points(tmp_path):
+    from ponder.evals.report import plot
+
+    def png_width(path) -> int:
+        return int.from_bytes(path.read_bytes()[16:20], "big")  # the IHDR chunk's width
+
+    def rows(n):
+        return [{"kind": "miniwob", "strategy": f"s{i}", "model": "m", "success": i % 2 == 0, "score": 0.0,
+                 "usage": {"tokens": 100 * (i + 1)}} for i in range(n)]
+
+    few, many = plot(summarize(rows(3)), tmp_path / "few.png"), plot(summarize(rows(12)), tmp_path / "many.png")
+    assert png_width(many) > png_width(few)  # the figure widens to hold the legend outside the axes
+
+
 def test_plot_legend_names_the_model_only_where_two_rows_share_a_strategy():
     from ponder.evals.report import legend_label
 
