@@ -30,6 +30,7 @@ from typing import Any
 
 from ponder.agents import answerer
 from ponder.errors import BudgetExceeded, ConfigError
+from ponder.graphs.qa_extract import SpanSearch, margin_json, run_span
 from ponder.graphs.qa_scaling import (
     RUNNERS,
     UNGROUNDED_WEIGHT,
@@ -41,7 +42,6 @@ from ponder.graphs.qa_scaling import (
     orderings,
 )
 from ponder.graphs.qa_signals import Vote, question_coverage, vote
-from ponder.text import normalize_answer
 from ponder.usage import Usage
 
 #: Thresholds of the allocator, chosen on the first 50 HotpotQA questions (docs/RESULTS.md).
@@ -97,7 +97,7 @@ def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5
     if first == "span":
         return run_auto_span(question, search, llm, usage, top_k=top_k, span_first=span_first,
                              span_passages=span_passages, span_samples=span_samples, margin_min=margin_min)
-    if first not in ("single", "notes", "span"):
+    if first not in ("single", "notes"):
         raise ConfigError(f"unknown first stage {first!r}", hint="single, notes or span")
     if extra_orders < 0 or max_rounds < 0:
         raise ConfigError(f"extra_orders and max_rounds must be >= 0, got {extra_orders} and {max_rounds}")
@@ -193,8 +193,6 @@ def run_auto_span(question: str, search: Search, llm, usage: Usage, *, top_k: in
     escalate once to ``span_samples`` replies and the spans of the top ``span_passages``
     passages, scoring only the new candidates. The escalation is skipped when its worst case
     (the extra samples and the new candidates' scoring prompts) does not fit the budget."""
-    from ponder.graphs.qa_extract import SpanSearch
-
     if not 1 <= span_first <= span_passages or span_samples < 1:
         raise ConfigError(f"need 1 <= span_first <= span_passages and span_samples >= 1, got {span_first}, "
                           f"{span_passages}, {span_samples}")
@@ -207,18 +205,17 @@ def run_auto_span(question: str, search: Search, llm, usage: Usage, *, top_k: in
         decisions.append({"stage": f"span {span_first}", "decision": f"skip (budget: {e.field})"})
         return _span_finish(state, f"budget ({e.field})", decisions)
     best, margin, scored = state.ranked()
-    agrees = bool(best) and normalize_answer(best.text) == normalize_answer(state.snapped())
+    agrees = state.agrees(best)
     confident = agrees and margin >= margin_min
-    signals = {"margin": None if margin == float("inf") else round(margin, 4), "greedy_agrees": agrees,
-               "candidates": len(scored)}
+    signals = {"margin": margin_json(margin), "greedy_agrees": agrees, "candidates": len(scored)}
     decisions.append({"stage": f"span {span_first}", "decision": "stop" if confident else "escalate", **signals})
     if confident:
         return _span_finish(state, f"confident after span {span_first}", decisions)
-    texts, _ = state.candidates(span_passages)
-    new = [t for t in texts if normalize_answer(t) not in state.scores]
-    prompts = llm.count_tokens(answerer.messages(question, passages=state.hits)) + llm.count_tokens(answerer.messages(question))
-    need = (span_samples - 1) * (llm.count_tokens(answerer.messages(question, passages=state.hits)) + answerer.MAX_TOKENS)
-    need += (prompts + 2 * sum(llm.count_text(t) + 1 for t in new)) if new else 0
+    new = state.unscored(span_passages)
+    with_ctx = llm.count_tokens(answerer.messages(question, passages=state.hits))
+    need = (span_samples - 1) * (with_ctx + answerer.MAX_TOKENS)
+    if new:  # worst case: scored with and without the passages
+        need += with_ctx + llm.count_tokens(answerer.messages(question)) + 2 * sum(llm.count_text(t) + 1 for t in new)
     over = _fits(usage, need, calls=3)
     if over:
         decisions.append({"stage": "span escalate", "decision": f"skip (budget: {over})"})
@@ -231,7 +228,7 @@ def run_auto_span(question: str, search: Search, llm, usage: Usage, *, top_k: in
         return _span_finish(state, f"budget ({e.field})", decisions)
     best, margin, scored = state.ranked()
     decisions.append({"stage": "span escalate", "decision": "stop (last stage)", "candidates": len(scored),
-                      "margin": None if margin == float("inf") else round(margin, 4)})
+                      "margin": margin_json(margin)})
     return _span_finish(state, f"escalated to span {span_passages} x {span_samples}", decisions)
 
 
@@ -245,8 +242,6 @@ def run_scaling(method: str, question: str, search: Search, llm, usage: Usage, *
     """Run one scaling method of :mod:`ponder.graphs.qa_scaling` or ``auto`` with its settings;
     unknown settings are a :class:`~ponder.errors.ConfigError` naming them and the known ones."""
     import inspect
-
-    from ponder.graphs.qa_extract import run_span
 
     runners = {**RUNNERS, "span": run_span, "auto": run_auto}
     fn = runners.get(method)

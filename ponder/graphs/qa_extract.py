@@ -82,6 +82,11 @@ def choose(cands: Sequence[Scored], rule: Rule = RULE, reply_weight: float = REP
     return ranked[0], margin
 
 
+def margin_json(margin: float) -> float | None:
+    """A margin as logged: rounded, ``None`` when the best candidate stood alone (``inf``)."""
+    return None if margin == float("inf") else round(margin, 4)
+
+
 def candidate_spans(question: str, hits: Sequence[Any], replies: Sequence[str], *, passages: int = PASSAGES,
                     max_spans: int = MAX_SPANS) -> tuple[list[str], dict[str, float]]:
     """The candidates of a question (see the module docstring) and, per normalised candidate, the
@@ -143,10 +148,14 @@ class SpanSearch:
         return candidate_spans(self.question, self.hits, [c.raw for c in self.replies],
                                passages=self.passages if passages is None else passages, max_spans=self.max_spans)
 
+    def unscored(self, passages: int) -> list[str]:
+        """The candidates of the top ``passages`` passages and the replies not scored yet."""
+        texts, _ = self.candidates(passages)
+        return [t for t in texts if normalize_answer(t) not in self.scores]
+
     def score(self, passages: int) -> None:
         """Score the candidates of the top ``passages`` passages and the replies not scored yet."""
-        texts, _ = self.candidates(passages)
-        new = [t for t in texts if normalize_answer(t) not in self.scores]
+        new = self.unscored(passages)
         if new:
             with_ctx = answerer.messages(self.question, passages=self.hits)
             ctx = self.llm.score(with_ctx, new, usage=self.usage)
@@ -171,18 +180,22 @@ class SpanSearch:
     def snapped(self) -> str:
         return snap(self.replies[0].raw, self.question, self.hits)
 
+    def agrees(self, best: Scored | None) -> bool:
+        """Whether ``best`` is the span the greedy reply names (its snap)."""
+        return best is not None and normalize_answer(best.text) == normalize_answer(self.snapped())
+
     def result(self, stop: str = "", extra_steps: Sequence[dict] = ()) -> Scaled:
         best, margin, scored = self.ranked()
         snapped = self.snapped()
         answer = best.text if best else snapped
-        agrees = bool(best) and normalize_answer(best.text) == normalize_answer(snapped)
+        agrees = self.agrees(best)
         steps = [*self.steps, *extra_steps, {"node": "span", "answer": answer, "candidates": len(scored),
-                                             "margin": margin, "greedy_agrees": agrees}]
+                                             "margin": margin_json(margin), "greedy_agrees": agrees}]
         # the output is the span itself: answer-in-output accuracy is measured on what is answered
         out = Scaled(answer, answer, list(self.hits), [], steps, stop=stop)
         out.extra.update(
             greedy=self.replies[0].raw, snapped=snapped, kind=question_kind(self.question), rule=self.rule,
-            reply_weight=self.reply_weight, margin=None if margin == float("inf") else round(margin, 4),
+            reply_weight=self.reply_weight, margin=margin_json(margin),
             greedy_agrees=agrees, replies=[c.raw for c in self.replies], tokens=dict(self.tokens),
             spans=[s.to_dict() for s in scored],
         )

@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import platformdirs
@@ -221,21 +222,23 @@ class TransformersChatModel(ChatModel):
     def count_text(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def continuation_ids(self, messages, continuation: str) -> tuple[list[int], list[int]]:
-        """The prompt's token ids and the continuation's as the assistant's whole reply (its
+    def continuation_ids(self, messages, continuations: Sequence[str]) -> tuple[list[int], list[list[int]]]:
+        """The prompt's token ids and each continuation's as the assistant's whole reply (its
         end-of-turn token included for a chat model), tokenized apart so the prompt's ids are
-        exactly those :meth:`generate` feeds."""
+        exactly those :meth:`generate` feeds. The prompt is rendered and tokenized once."""
         prompt = self.prompt_text(messages)
-        if self.chat:
-            full = self.tokenizer.apply_chat_template([*messages, {"role": "assistant", "content": continuation}],
-                                                      tokenize=False)
-            tail = full[len(prompt):] if full.startswith(prompt) else continuation
-            end = tail.rfind(self.tokenizer.eos_token or "\0")
-            tail = tail[: end + len(self.tokenizer.eos_token)] if end >= 0 else tail  # up to the end of turn
-        else:
-            tail = " " + continuation.strip()
         enc = self.tokenizer
-        return enc(prompt, add_special_tokens=False)["input_ids"], enc(tail, add_special_tokens=False)["input_ids"]
+        tails = []
+        for continuation in continuations:
+            if self.chat:
+                full = enc.apply_chat_template([*messages, {"role": "assistant", "content": continuation}], tokenize=False)
+                tail = full[len(prompt):] if full.startswith(prompt) else continuation
+                end = tail.rfind(enc.eos_token or "\0")
+                tail = tail[: end + len(enc.eos_token)] if end >= 0 else tail  # up to the end of turn
+            else:
+                tail = " " + continuation.strip()
+            tails.append(enc(tail, add_special_tokens=False)["input_ids"])
+        return enc(prompt, add_special_tokens=False)["input_ids"], tails
 
     def _score(self, messages, continuations):
         """One forward over the prompt, then every continuation in one right-padded batch against
@@ -244,8 +247,7 @@ class TransformersChatModel(ChatModel):
         from transformers import DynamicCache
 
         torch = self._torch
-        prompt, *_ = self.continuation_ids(messages, "")
-        conts = [self.continuation_ids(messages, c)[1] for c in continuations]
+        prompt, conts = self.continuation_ids(messages, continuations)
         conts = [c or [self.tokenizer.eos_token_id] for c in conts]
         width = max(len(c) for c in conts)
         if len(prompt) + width > self.info.context_length:

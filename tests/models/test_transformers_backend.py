@@ -59,12 +59,13 @@ def test_score_ranks_a_copied_continuation_above_an_unrelated_one_and_matches_a_
     scores = model.score(messages, conts, usage=usage)
     assert scores[0] > scores[1]
     # the cached-prefix batch gives what one full forward per continuation gives
-    prompt, ids = model.continuation_ids(messages, conts[1])
+    prompt, tails = model.continuation_ids(messages, conts)
+    ids = tails[1]
     with torch.inference_mode():
         logp = torch.log_softmax(model.model(input_ids=torch.tensor([prompt + ids])).logits[0].float(), -1)
     full = sum(float(logp[len(prompt) - 1 + j, t]) for j, t in enumerate(ids))
     assert scores[1] == pytest.approx(full, abs=1e-3)
     assert model.tokenizer.decode(ids).endswith(model.tokenizer.eos_token)  # the end of turn is scored too
     # charged once for the prompt, plus every continuation token
-    expected = len(prompt) + sum(len(model.continuation_ids(messages, c)[1]) for c in conts)
+    expected = len(prompt) + sum(len(t) for t in tails)
     assert usage.calls == 1 and usage.prompt_tokens == expected and usage.completion_tokens == 0
