@@ -16,7 +16,8 @@ rarely spans of the evidence. ``span`` asks the model to *choose* instead of wri
    HotpotQA questions, docs/RESULTS.md) with a bonus of ``reply_weight`` times the share of the
    replies that name it.
 
-Compute knobs: ``passages`` (spans of the top 1, 3 or 5 passages are scored) and ``samples``.
+Compute knobs: ``passages`` (spans of the top 1, 3 or 5 passages are scored), ``samples`` and
+``orders`` (each candidate scored under that many orderings of the passages, the mean kept).
 Every candidate is logged with its scores (``extra["spans"]``), with the margin between the best
 two and whether the greedy reply named the winner (the confidence the allocator reads).
 """
@@ -29,7 +30,7 @@ from typing import Any, Literal, get_args
 
 from ponder.agents import answerer
 from ponder.errors import BudgetExceeded, ConfigError
-from ponder.graphs.qa_scaling import Scaled, Search, greedy_answers, sampled_answers
+from ponder.graphs.qa_scaling import Scaled, Search, greedy_answers, orderings, sampled_answers
 from ponder.graphs.qa_signals import Candidate
 from ponder.graphs.qa_spans import choice_options, passage_spans, question_kind, snap
 from ponder.text import normalize_answer
@@ -44,6 +45,8 @@ RULE: Rule = "ctx"
 REPLY_WEIGHT = 1.0
 PASSAGES = 1
 SAMPLES = 1
+#: Orderings of the passages each candidate is scored under (the mean is its score).
+ORDERS = 1
 #: The most passage spans scored per question (in passage order).
 MAX_SPANS = 60
 
@@ -123,13 +126,13 @@ class SpanSearch:
     for)."""
 
     def __init__(self, question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, rule: Rule = RULE,
-                 reply_weight: float = REPLY_WEIGHT, max_spans: int = MAX_SPANS):
+                 reply_weight: float = REPLY_WEIGHT, max_spans: int = MAX_SPANS, orders: int = ORDERS):
         if rule not in RULES:
             raise ConfigError(f"unknown span rule {rule!r}", hint=f"one of {', '.join(RULES)}")
-        if max_spans < 1:
-            raise ConfigError(f"max_spans must be >= 1, got {max_spans}")
+        if max_spans < 1 or orders < 1:
+            raise ConfigError(f"max_spans and orders must be >= 1, got {max_spans} and {orders}")
         self.question, self.llm, self.usage = question, llm, usage
-        self.rule, self.reply_weight, self.max_spans = rule, reply_weight, max_spans
+        self.rule, self.reply_weight, self.max_spans, self.orders = rule, reply_weight, max_spans, orders
         self.hits = search(question, top_k)
         self.steps: list[dict] = [{"node": "retrieve", "query": question, "docs": [h.chunk.title for h in self.hits]}]
         self.replies: list[Candidate] = greedy_answers(llm, question, [self.hits], usage, ["greedy"], self.hits)
@@ -157,13 +160,16 @@ class SpanSearch:
         """Score the candidates of the top ``passages`` passages and the replies not scored yet."""
         new = self.unscored(passages)
         if new:
-            with_ctx = answerer.messages(self.question, passages=self.hits)
-            ctx = self.llm.score(with_ctx, new, usage=self.usage)
+            # with ``orders`` > 1, the mean over orderings of the passages (a small model reads the
+            # first passages most)
+            prompts = [answerer.messages(self.question, passages=hits) for hits in orderings(self.hits, self.orders)]
+            per_order = [self.llm.score(p, new, usage=self.usage) for p in prompts]
+            ctx = [sum(col) / len(col) for col in zip(*per_order)]
             prior: list[float | None] = [None] * len(new)
             if self.rule.startswith("pmi"):
                 prior = list(self.llm.score(answerer.messages(self.question), new, usage=self.usage))
                 self.tokens["prior_prompt"] = self.llm.count_tokens(answerer.messages(self.question))
-            self.tokens["ctx_prompt"] = self.llm.count_tokens(with_ctx)
+            self.tokens["ctx_prompt"] = sum(self.llm.count_tokens(p) for p in prompts)
             for t, c, p in zip(new, ctx, prior):
                 self.scores[normalize_answer(t)] = Scored(t, c, p, self.llm.count_text(t) + 1, 0.0)
         self.passages = max(self.passages, passages)
@@ -204,14 +210,14 @@ class SpanSearch:
 
 def run_span(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, passages: int = PASSAGES,
              samples: int = SAMPLES, rule: Rule = RULE, reply_weight: float = REPLY_WEIGHT,
-             max_spans: int = MAX_SPANS) -> Scaled:
+             max_spans: int = MAX_SPANS, orders: int = ORDERS) -> Scaled:
     """Grounded extractive answers ranked by likelihood (see the module docstring). When the
     budget runs out after the greedy reply, the answer is its snapped span or the best of what
     was scored."""
     if passages < 1 or samples < 1:
         raise ConfigError(f"passages and samples must be >= 1, got {passages} and {samples}")
     state = SpanSearch(question, search, llm, usage, top_k=top_k, rule=rule, reply_weight=reply_weight,
-                       max_spans=max_spans)
+                       max_spans=max_spans, orders=orders)
     stop = ""
     try:
         state.sample(samples - 1)

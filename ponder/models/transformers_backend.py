@@ -12,13 +12,16 @@ user's cache dir; later loads take about a second.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import shutil
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -117,6 +120,12 @@ def top_alternatives(logp, chosen, k: int) -> list[list[tuple[int, float]]]:
             for ids, vals, c, v in zip(tops.indices.tolist(), tops.values.tolist(), chosen.tolist(), chosen_lp)]
 
 
+def sliding_layers(config) -> bool:
+    """Whether a model's config has sliding-window attention layers."""
+    types = getattr(config, "layer_types", None) or ()
+    return any("sliding" in str(t) for t in types) or bool(getattr(config, "sliding_window", None) and not types)
+
+
 class _RowLimits:
     """A stopping criterion with a limit per row: its own max new tokens and stop strings (so
     calls with different settings can share one batch). Returns which rows are finished."""
@@ -161,11 +170,16 @@ class TransformersChatModel(ChatModel):
             a server's requests) into one batched ``generate``: a caller that finds others at
             work waits this long for more to arrive (0: every call runs alone). Seeded sampling
             calls always run alone, so their samples stay reproducible.
+        prefix_cache: how many prompts' KV caches are kept (least recently used dropped) so that a
+            prompt generated from or scored again is not prefilled again, e.g. ``span`` scores
+            candidates against the very prompt its greedy reply came from. Only the new tokens
+            are charged. SmolLM2 holds ~46 KB per prompt token in float32 (~35 MB for an 800-token
+            prompt); 0 turns it off. Used with ``share_prefill`` only.
     """
 
     def __init__(self, path: str | Path, *, name: str | None = None, device: str | None = None,
                  chat: bool = True, parameters: int = 0, threads: int | None = None, dtype: str = "auto",
-                 share_prefill: bool = True, batch_window_ms: float = 5.0):
+                 share_prefill: bool = True, batch_window_ms: float = 5.0, prefix_cache: int = 32):
         torch, transformers = _import()
         if dtype not in DTYPES:
             raise PonderError(f"unknown dtype {dtype!r} for {name or path}", hint=f"one of {', '.join(DTYPES)}")
@@ -177,7 +191,6 @@ class TransformersChatModel(ChatModel):
         if dtype == "auto":
             dtype = "bfloat16" if native_bf16(torch, self.device) else "float32"
         dtype = getattr(torch, dtype)
-        self.share_prefill = share_prefill
         if not self.device.startswith("cuda"):
             from ponder.models.cpu import default_threads
 
@@ -188,6 +201,11 @@ class TransformersChatModel(ChatModel):
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(self.device).eval()
+        # the shared prefill lays every layer's cache out whole; a model with sliding-window layers
+        # (Gemma 3) keeps only the window there, so it runs each batch's prefill inside generate
+        self.share_prefill = share_prefill and not sliding_layers(self.model.config)
+        self.prefix_cache = prefix_cache if self.share_prefill else 0
+        self._prefixes: OrderedDict[tuple[int, ...], Any] = OrderedDict()
         self.chat = chat and bool(getattr(self.tokenizer, "chat_template", None))
         params = parameters or sum(p.numel() for p in self.model.parameters())
         ctx = int(getattr(self.model.config, "max_position_embeddings", 2048) or 2048)
@@ -244,8 +262,6 @@ class TransformersChatModel(ChatModel):
         """One forward over the prompt, then every continuation in one right-padded batch against
         the prompt's KV cache (repeated per row): the prompt is paid for once however many
         candidates are scored."""
-        from transformers import DynamicCache
-
         torch = self._torch
         prompt, conts = self.continuation_ids(messages, continuations)
         conts = [c or [self.tokenizer.eos_token_id] for c in conts]
@@ -256,16 +272,23 @@ class TransformersChatModel(ChatModel):
         pad = self.tokenizer.pad_token_id
         scores: list[float] = []
         with self._lock, torch.inference_mode():
-            out = self.model(input_ids=torch.tensor([prompt], device=self.device), use_cache=True, logits_to_keep=1)
+            if self.share_prefill and len(prompt) > 1:  # the prompt but its last token from the prefix cache (or computed into it)
+                known, before = self._prefix(prompt[:-1])
+                out = self.model(input_ids=torch.tensor([prompt[-1:]], device=self.device), cache=copy.deepcopy(before),
+                                 use_cache=True, logits_to_keep=1)
+                new_tokens = len(prompt) - known
+            else:
+                out = self.model(input_ids=torch.tensor([prompt], device=self.device), use_cache=True, logits_to_keep=1)
+                new_tokens = len(prompt)
             first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)  # the first continuation token's
             # candidates in chunks: each row holds a copy of the prompt's cache
             for at in range(0, len(conts), self.SCORE_ROWS):
                 chunk = conts[at: at + self.SCORE_ROWS]
                 rows = len(chunk)
-                cache = DynamicCache()
-                for i, layer in enumerate(out.cache.layers):
-                    cache.update(layer.keys.expand(rows, -1, -1, -1).contiguous(),
-                                 layer.values.expand(rows, -1, -1, -1).contiguous(), i)
+                # a copy keeps each layer's kind (Gemma 3's sliding-window layers hold only the
+                # window, not the whole prompt)
+                cache = copy.deepcopy(out.cache)
+                cache.batch_repeat_interleave(rows)
                 ids = torch.tensor([c + [pad] * (width - len(c)) for c in chunk], device=self.device)
                 mask = torch.tensor([[1] * (len(prompt) + len(c)) + [0] * (width - len(c)) for c in chunk],
                                     device=self.device)
@@ -278,7 +301,7 @@ class TransformersChatModel(ChatModel):
                         total += float(logp[r, : len(c) - 1].gather(-1, nxt.unsqueeze(-1)).sum())
                     scores.append(total)
                 del cache, logits, logp
-        return scores, len(prompt) + sum(len(c) for c in conts)
+        return scores, new_tokens + sum(len(c) for c in conts)
 
     def _generate_batch(self, batch, *, n, temperature, max_tokens, stop, logprobs, seed):
         if self._batcher is None or runs_alone(temperature, seed):
@@ -361,18 +384,32 @@ class TransformersChatModel(ChatModel):
             rows[-1].append(completion)
         return rows
 
+    def _prefix(self, ids: list[int]) -> tuple[int, Any]:
+        """The KV cache of ``ids`` run alone, from the prefix cache when it holds them (not to be
+        modified: callers copy it), and how many of the ids were found there (0 or all)."""
+        key = tuple(ids)
+        if key in self._prefixes:
+            self._prefixes.move_to_end(key)
+            return len(ids), self._prefixes[key]
+        out = self.model(input_ids=self._torch.tensor([ids], device=self.device), use_cache=True, logits_to_keep=1)
+        if self.prefix_cache > 0:
+            self._prefixes[key] = out.cache
+            while len(self._prefixes) > self.prefix_cache:
+                self._prefixes.popitem(last=False)
+        return 0, out.cache
+
     def _prefill(self, ids: list[list[int]], n: int):
         """The KV cache of each prompt but its last token, each computed alone (no padding, so a
-        short prompt batched with a long one costs only its own length), laid out left-padded
-        and repeated for the n samples; ``generate`` then feeds only the last tokens."""
+        short prompt batched with a long one costs only its own length; a prompt met before
+        comes from the prefix cache), laid out left-padded and repeated for the n samples;
+        ``generate`` then feeds only the last tokens."""
         from transformers import DynamicCache
 
-        torch = self._torch
         width = max(len(seq) for seq in ids) - 1
         layers: list[tuple] = []
         for r, seq in enumerate(ids):
-            out = self.model(input_ids=torch.tensor([seq[:-1]], device=self.device), use_cache=True, logits_to_keep=1)
-            for i, layer in enumerate(out.cache.layers):
+            _, cache = self._prefix(seq[:-1])
+            for i, layer in enumerate(cache.layers):
                 if r == 0:
                     shape = (len(ids), layer.keys.shape[1], width, layer.keys.shape[3])
                     layers.append((layer.keys.new_zeros(shape), layer.values.new_zeros(shape)))
@@ -385,4 +422,5 @@ class TransformersChatModel(ChatModel):
         return cache
 
     def close(self) -> None:
+        self._prefixes.clear()
         self.model = None

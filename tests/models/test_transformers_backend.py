@@ -69,3 +69,50 @@ def test_score_ranks_a_copied_continuation_above_an_unrelated_one_and_matches_a_
     # charged once for the prompt, plus every continuation token
     expected = len(prompt) + sum(len(t) for t in tails)
     assert usage.calls == 1 and usage.prompt_tokens == expected and usage.completion_tokens == 0
+
+
+def test_score_with_a_prompt_longer_than_gemma3s_sliding_window_matches_a_full_forward():
+    """Gemma 3 keeps only a 512-token window in most layers' cache: the scored rows must copy
+    that cache as it is, not as if every layer held the whole prompt."""
+    import torch
+
+    from ponder.usage import Usage
+
+    model = load_model("gemma3-270m", dtype="float32")
+    filler = " ".join(f"Sentence {i} is about the mills of the town of Exampleton." for i in range(60))
+    messages = [{"role": "user", "content": f"{filler} The Eiffel Tower was designed by Gustave Eiffel. "
+                                            "Who designed the Eiffel Tower?"}]
+    conts = ["Gustave Eiffel", "a purple octopus named Kevin"]
+    scores = model.score(messages, conts, usage=Usage())
+    prompt, tails = model.continuation_ids(messages, conts)
+    assert len(prompt) > 512 + 100
+    assert scores[0] > scores[1]
+    for score, ids in zip(scores, tails):
+        with torch.inference_mode():
+            logp = torch.log_softmax(model.model(input_ids=torch.tensor([prompt + ids])).logits[0].float(), -1)
+        assert score == pytest.approx(sum(float(logp[len(prompt) - 1 + j, t]) for j, t in enumerate(ids)), abs=1e-3)
+
+
+def test_scoring_the_prompt_a_reply_came_from_reuses_its_cache_and_charges_only_new_tokens():
+    from ponder.usage import Usage
+
+    messages = [{"role": "system", "content": "Answer from the document. Document: The Eiffel Tower was designed "
+                                              "by the engineering firm of Gustave Eiffel and stands in Paris."},
+                {"role": "user", "content": "Who designed the Eiffel Tower?"}]
+    conts = ["Gustave Eiffel", "Paris", "a purple octopus named Kevin"]
+    cached = load_model("smollm2-135m", dtype="float32")
+    plain = load_model("smollm2-135m", dtype="float32", prefix_cache=0)
+    cached.generate(messages, max_tokens=4, temperature=0.0)
+    usage, fresh = Usage(), Usage()
+    scores = cached.score(messages, conts, usage=usage)
+    expected = plain.score(messages, conts, usage=fresh)
+    assert scores == pytest.approx(expected, abs=1e-3)
+    prompt, tails = cached.continuation_ids(messages, conts)
+    tail_tokens = sum(len(t) for t in tails)
+    assert fresh.prompt_tokens == len(prompt) + tail_tokens
+    assert usage.prompt_tokens == 1 + tail_tokens  # the prompt's last token and the candidates
+    # a second score call on the same prompt (new candidates) reuses it too; the cache is bounded
+    again = Usage()
+    cached.score(messages, ["Gustave"], usage=again)
+    assert again.prompt_tokens == 1 + len(cached.continuation_ids(messages, ["Gustave"])[1][0])
+    assert len(cached._prefixes) == 1 and not plain._prefixes

@@ -150,6 +150,27 @@ def test_span_respects_budgets(index):
         answer_question(QUESTION, index, method="span", model=model, rule="best")
 
 
+def test_span_orders_score_under_each_ordering_and_keep_the_mean(index):
+    """A scorer that prefers whatever name comes first in the passages is swayed by their order;
+    over both orderings each candidate gets the mean of its two scores."""
+    def first_passage(messages, continuation):
+        body = messages[0]["content"]
+        return -float(body.find(continuation)) if continuation in body else -1e4
+
+    model = ScriptedChatModel([(r"Only give me the answer", "Steve Wozniak")], scorer=first_passage)
+    one = answer_question(QUESTION, index, method="span", model=model, top_k=2, passages=2)
+    two = answer_question(QUESTION, index, method="span", model=model, top_k=2, passages=2, orders=2)
+    assert len(model.scored) == 1 + 2  # one scoring call per ordering
+    prompts = [m[0]["content"] for m, _ in model.scored[1:]]
+    assert prompts[0] != prompts[1] and sorted(prompts[0]) == sorted(prompts[1])  # same passages, other order
+    ctx = {s["text"]: s["ctx"] for s in two.extra["spans"]}
+    for text, score in ctx.items():
+        assert score == pytest.approx(sum(first_passage([{"content": p}], text) for p in prompts) / 2, abs=1e-3)
+    assert two.usage.prompt_tokens > one.usage.prompt_tokens
+    with pytest.raises(ConfigError, match="orders"):
+        answer_question(QUESTION, index, method="span", model=model, orders=0)
+
+
 def favouring(name: str):
     """A scorer that, given the passages, prefers ``name`` by a wide margin (prior flat)."""
     def scorer(messages, continuation):
