@@ -172,8 +172,9 @@ class TransformersChatModel(ChatModel):
             calls always run alone, so their samples stay reproducible.
         prefix_cache: how many prompts' KV caches are kept (least recently used dropped) so that a
             prompt generated from or scored again is not prefilled again, e.g. ``span`` scores
-            candidates against the very prompt its greedy reply came from. Only the new tokens
-            are charged. SmolLM2 holds ~46 KB per prompt token in float32 (~35 MB for an 800-token
+            candidates against the very prompt its greedy reply came from. As with an API's prompt
+            caching, the whole prompt is still counted in ``prompt_tokens`` (as in every recorded
+            figure); ``prefix_hits`` counts the reuses, and the seconds show the saving. SmolLM2 holds ~46 KB per prompt token in float32 (~35 MB for an 800-token
             prompt); 0 turns it off. Used with ``share_prefill`` only.
     """
 
@@ -206,6 +207,7 @@ class TransformersChatModel(ChatModel):
         self.share_prefill = share_prefill and not sliding_layers(self.model.config)
         self.prefix_cache = prefix_cache if self.share_prefill else 0
         self._prefixes: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        self.prefix_hits = 0
         self.chat = chat and bool(getattr(self.tokenizer, "chat_template", None))
         params = parameters or sum(p.numel() for p in self.model.parameters())
         ctx = int(getattr(self.model.config, "max_position_embeddings", 2048) or 2048)
@@ -273,13 +275,11 @@ class TransformersChatModel(ChatModel):
         scores: list[float] = []
         with self._lock, torch.inference_mode():
             if self.share_prefill and len(prompt) > 1:  # the prompt but its last token from the prefix cache (or computed into it)
-                known, before = self._prefix(prompt[:-1])
+                before = self._prefix(prompt[:-1])
                 out = self.model(input_ids=torch.tensor([prompt[-1:]], device=self.device), cache=copy.deepcopy(before),
                                  use_cache=True, logits_to_keep=1)
-                new_tokens = len(prompt) - known
             else:
                 out = self.model(input_ids=torch.tensor([prompt], device=self.device), use_cache=True, logits_to_keep=1)
-                new_tokens = len(prompt)
             first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)  # the first continuation token's
             # candidates in chunks: each row holds a copy of the prompt's cache
             for at in range(0, len(conts), self.SCORE_ROWS):
@@ -301,7 +301,7 @@ class TransformersChatModel(ChatModel):
                         total += float(logp[r, : len(c) - 1].gather(-1, nxt.unsqueeze(-1)).sum())
                     scores.append(total)
                 del cache, logits, logp
-        return scores, new_tokens + sum(len(c) for c in conts)
+        return scores, len(prompt) + sum(len(c) for c in conts)
 
     def _generate_batch(self, batch, *, n, temperature, max_tokens, stop, logprobs, seed):
         if self._batcher is None or runs_alone(temperature, seed):
@@ -384,19 +384,20 @@ class TransformersChatModel(ChatModel):
             rows[-1].append(completion)
         return rows
 
-    def _prefix(self, ids: list[int]) -> tuple[int, Any]:
+    def _prefix(self, ids: list[int]) -> Any:
         """The KV cache of ``ids`` run alone, from the prefix cache when it holds them (not to be
-        modified: callers copy it), and how many of the ids were found there (0 or all)."""
+        modified: callers copy it)."""
         key = tuple(ids)
         if key in self._prefixes:
             self._prefixes.move_to_end(key)
-            return len(ids), self._prefixes[key]
+            self.prefix_hits += 1
+            return self._prefixes[key]
         out = self.model(input_ids=self._torch.tensor([ids], device=self.device), use_cache=True, logits_to_keep=1)
         if self.prefix_cache > 0:
             self._prefixes[key] = out.cache
             while len(self._prefixes) > self.prefix_cache:
                 self._prefixes.popitem(last=False)
-        return 0, out.cache
+        return out.cache
 
     def _prefill(self, ids: list[list[int]], n: int):
         """The KV cache of each prompt but its last token, each computed alone (no padding, so a
@@ -408,7 +409,7 @@ class TransformersChatModel(ChatModel):
         width = max(len(seq) for seq in ids) - 1
         layers: list[tuple] = []
         for r, seq in enumerate(ids):
-            _, cache = self._prefix(seq[:-1])
+            cache = self._prefix(seq[:-1])
             for i, layer in enumerate(cache.layers):
                 if r == 0:
                     shape = (len(ids), layer.keys.shape[1], width, layer.keys.shape[3])

@@ -93,26 +93,30 @@ def test_score_with_a_prompt_longer_than_gemma3s_sliding_window_matches_a_full_f
         assert score == pytest.approx(sum(float(logp[len(prompt) - 1 + j, t]) for j, t in enumerate(ids)), abs=1e-3)
 
 
-def test_scoring_the_prompt_a_reply_came_from_reuses_its_cache_and_charges_only_new_tokens():
+def test_scoring_the_prompt_a_reply_came_from_reuses_its_cache():
     from ponder.usage import Usage
 
-    messages = [{"role": "system", "content": "Answer from the document. Document: The Eiffel Tower was designed "
-                                              "by the engineering firm of Gustave Eiffel and stands in Paris."},
-                {"role": "user", "content": "Who designed the Eiffel Tower?"}]
-    conts = ["Gustave Eiffel", "Paris", "a purple octopus named Kevin"]
-    cached = load_model("smollm2-135m", dtype="float32")
+    messages = [{"role": "system", "content": "Answer from the document. Document: The Millau Viaduct was designed "
+                                              "by the engineer Michel Virlogeux and the architect Norman Foster."},
+                {"role": "user", "content": "Who designed the Millau Viaduct?"}]
+    conts = ["Michel Virlogeux", "Norman Foster", "a purple octopus named Kevin"]
+    cached = load_model("smollm2-135m", dtype="float32")  # (the registry may hand back a loaded model)
     plain = load_model("smollm2-135m", dtype="float32", prefix_cache=0)
+    hits = cached.prefix_hits
     cached.generate(messages, max_tokens=4, temperature=0.0)
+    assert cached.prefix_hits == hits and tuple(cached.continuation_ids(messages, [])[0][:-1]) in cached._prefixes
     usage, fresh = Usage(), Usage()
     scores = cached.score(messages, conts, usage=usage)
-    expected = plain.score(messages, conts, usage=fresh)
-    assert scores == pytest.approx(expected, abs=1e-3)
-    prompt, tails = cached.continuation_ids(messages, conts)
-    tail_tokens = sum(len(t) for t in tails)
-    assert fresh.prompt_tokens == len(prompt) + tail_tokens
-    assert usage.prompt_tokens == 1 + tail_tokens  # the prompt's last token and the candidates
-    # a second score call on the same prompt (new candidates) reuses it too; the cache is bounded
-    again = Usage()
-    cached.score(messages, ["Gustave"], usage=again)
-    assert again.prompt_tokens == 1 + len(cached.continuation_ids(messages, ["Gustave"])[1][0])
-    assert len(cached._prefixes) == 1 and not plain._prefixes
+    assert cached.prefix_hits == hits + 1  # the reply's prompt, not prefilled again
+    assert scores == pytest.approx(plain.score(messages, conts, usage=fresh), abs=1e-3)
+    # counted as an API counts a cached prompt: whole
+    assert usage.prompt_tokens == fresh.prompt_tokens and usage.flops == fresh.flops
+    cached.score(messages, ["Michel"])  # a second score call on the same prompt reuses it too
+    assert cached.prefix_hits == hits + 2 and len(cached._prefixes) <= cached.prefix_cache
+    assert plain.prefix_hits == 0 and not plain._prefixes
+    # the least recently used prompt goes first
+    small = load_model("smollm2-135m", dtype="float32", prefix_cache=1)
+    other = [{"role": "user", "content": "Name a bridge."}]
+    small.score(messages, conts)
+    small.score(other, ["the Golden Gate Bridge"])
+    assert list(small._prefixes) == [tuple(small.continuation_ids(other, [])[0][:-1])]
