@@ -174,8 +174,9 @@ class TransformersChatModel(ChatModel):
             prompt generated from or scored again is not prefilled again, e.g. ``span`` scores
             candidates against the very prompt its greedy reply came from. As with an API's prompt
             caching, the whole prompt is still counted in ``prompt_tokens`` (as in every recorded
-            figure); ``prefix_hits`` counts the reuses, and the seconds show the saving. SmolLM2 holds ~46 KB per prompt token in float32 (~35 MB for an 800-token
-            prompt); 0 turns it off. Used with ``share_prefill`` only.
+            figure); ``prefix_hits`` counts the reuses, and the seconds show the saving. SmolLM2
+            holds ~46 KB per prompt token in float32 (~35 MB for an 800-token prompt); 0 turns
+            it off. Used with ``share_prefill`` only.
     """
 
     def __init__(self, path: str | Path, *, name: str | None = None, device: str | None = None,
@@ -274,8 +275,8 @@ class TransformersChatModel(ChatModel):
         pad = self.tokenizer.pad_token_id
         scores: list[float] = []
         with self._lock, torch.inference_mode():
-            if self.share_prefill and len(prompt) > 1:  # the prompt but its last token from the prefix cache (or computed into it)
-                before = self._prefix(prompt[:-1])
+            if self.share_prefill and len(prompt) > 1:
+                before = self._prefix(prompt[:-1])  # all but the last token, from the prefix cache
                 out = self.model(input_ids=torch.tensor([prompt[-1:]], device=self.device), cache=copy.deepcopy(before),
                                  use_cache=True, logits_to_keep=1)
             else:
@@ -409,8 +410,7 @@ class TransformersChatModel(ChatModel):
         width = max(len(seq) for seq in ids) - 1
         layers: list[tuple] = []
         for r, seq in enumerate(ids):
-            cache = self._prefix(seq[:-1])
-            for i, layer in enumerate(cache.layers):
+            for i, layer in enumerate(self._prefix(seq[:-1]).layers):
                 if r == 0:
                     shape = (len(ids), layer.keys.shape[1], width, layer.keys.shape[3])
                     layers.append((layer.keys.new_zeros(shape), layer.values.new_zeros(shape)))
