@@ -9,7 +9,8 @@ contain it, whether it is a passage title, the MiniLM similarity of the question
 sentence containing it, its length, and an answer-type match (year/number/name against the
 question's wh-phrase). A conditional-logit ranker (softmax over a question's candidates, target
 the candidates' token F1 against the gold answer) is fitted on the FIRST 50 questions only, its
-L2 strength chosen by 5-fold cross-validation over those 50; the last 50 are scored once.
+L2 strength chosen by 5-fold cross-validation over those 50; the last 50 are scored once. The
+last column is the ceiling: a perfect ranker's pick among the same candidates.
 
     python results/qa/span-study/learned_rank.py [results/qa/scaling/span-passages-5-samples-3.jsonl]
 """
@@ -31,7 +32,7 @@ from span_levels import DATA, DOCS, FIRST, ITEMS, replay  # noqa: E402
 from ponder.files import read_jsonl  # noqa: E402
 from ponder.graphs.qa_extract import candidate_spans  # noqa: E402
 from ponder.retrieval.embedder import Embedder  # noqa: E402
-from ponder.retrieval.metrics import f1_score  # noqa: E402
+from ponder.retrieval.metrics import answer_in_output, f1_score  # noqa: E402
 from ponder.text import normalize_answer  # noqa: E402
 
 LEVELS = ((1, 1), (3, 1), (5, 1), (5, 3))
@@ -102,6 +103,15 @@ class Features:
         return texts, np.asarray(rows, dtype=float)
 
 
+def oracle_pick(row: dict, passages: int, samples: int) -> tuple[float, float]:
+    """The best F1 and acc any candidate of a level reaches (a perfect ranker: the ceiling)."""
+    item = ITEMS[row["id"]]
+    hits = [DOCS[t] for t in row["evidence"] if t in DOCS]
+    texts, _ = candidate_spans(item.question, hits, row["extra"]["replies"][:samples], passages=passages)
+    return (max((f1_score(t, item.answers) for t in texts), default=0.0),
+            max((answer_in_output(t, item.answers) for t in texts), default=0.0))
+
+
 def fit(groups: list[tuple[np.ndarray, np.ndarray]], l2: float, steps: int = 400) -> np.ndarray:
     """Conditional logit: softmax over each group's rows, cross-entropy against its normalised
     target (groups whose targets are all zero carry no signal and are skipped), L2 on the weights."""
@@ -168,14 +178,16 @@ def main() -> None:
     first = {r["id"] for r in rows if r["id"] in FIRST}
     last = {r["id"] for r in rows} - first
     print("| passages | replies | F1 ctx rule first 50 | learned first 50 (fitted there) | ctx rule last 50 | "
-          "learned last 50 (held out) | ctx all | learned all |")
-    print("|---|---|---|---|---|---|---|---|")
+          "learned last 50 (held out) | ctx all | learned all | oracle pick all (acc) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for p, s in LEVELS:
         ctx = {part: float(np.mean([replay(r, rule="ctx", weight=1.0, passages=p, samples=s)["metrics"]["f1"]
                                     for r in rows if r["id"] in part])) for part in (frozenset(first), frozenset(last))}
         lf, ll = pick_f1(w, first, p, s), pick_f1(w, last, p, s)
+        oracle = [oracle_pick(r, p, s) for r in rows]
         print(f"| {p} | {s} | {ctx[frozenset(first)]:.3f} | {lf:.3f} | {ctx[frozenset(last)]:.3f} | {ll:.3f} | "
-              f"{(ctx[frozenset(first)] + ctx[frozenset(last)]) / 2:.3f} | {(lf + ll) / 2:.3f} |")
+              f"{(ctx[frozenset(first)] + ctx[frozenset(last)]) / 2:.3f} | {(lf + ll) / 2:.3f} | "
+              f"{np.mean([o[0] for o in oracle]):.3f} ({np.mean([o[1] for o in oracle]):.3f}) |")
 
 
 if __name__ == "__main__":
