@@ -14,7 +14,9 @@ rarely spans of the evidence. ``span`` asks the model to *choose* instead of wri
    that the evidence, not the model's prior for a name, picks the answer;
 4. the answer is the best candidate under ``rule`` (see :data:`RULES`; chosen on the first 50
    HotpotQA questions, docs/RESULTS.md) with a bonus of ``reply_weight`` times the share of the
-   replies that name it.
+   replies that name it and ``support_weight`` times its support
+   (:func:`~ponder.graphs.qa_spans.span_support`: the share of the question's content words in
+   the best sentence that names it).
 
 Compute knobs: ``passages`` (spans of the top 1, 3 or 5 passages are scored), ``samples`` and
 ``orders`` (each candidate scored under that many orderings of the passages, the mean kept).
@@ -32,7 +34,7 @@ from ponder.agents import answerer
 from ponder.errors import BudgetExceeded, ConfigError
 from ponder.graphs.qa_scaling import Scaled, Search, greedy_answers, orderings, sampled_answers
 from ponder.graphs.qa_signals import Candidate
-from ponder.graphs.qa_spans import choice_options, passage_spans, question_kind, snap
+from ponder.graphs.qa_spans import choice_options, passage_spans, question_kind, snap, span_support
 from ponder.text import normalize_answer
 from ponder.usage import Usage
 
@@ -43,7 +45,9 @@ RULES: tuple[Rule, ...] = get_args(Rule)
 #: Defaults chosen on the first 50 HotpotQA questions (docs/RESULTS.md, issue 15, span).
 RULE: Rule = "ctx"
 REPLY_WEIGHT = 1.0
-PASSAGES = 1
+#: The weight of a candidate's support (see :func:`~ponder.graphs.qa_spans.span_support`).
+SUPPORT_WEIGHT = 50.0
+PASSAGES = 3
 SAMPLES = 1
 #: Orderings of the passages each candidate is scored under (the mean is its score).
 ORDERS = 1
@@ -54,35 +58,37 @@ MAX_SPANS = 60
 @dataclass(frozen=True)
 class Scored:
     """One candidate span with its scores: log-probabilities with and without the passages, its
-    tokens, and the share of the replies that named it."""
+    tokens, the share of the replies that named it and its support in the passages."""
 
     text: str
     ctx: float
     prior: float | None
     tokens: int
     named: float
+    support: float = 0.0
 
-    def value(self, rule: Rule, reply_weight: float) -> float:
+    def value(self, rule: Rule, reply_weight: float, support_weight: float = 0.0) -> float:
         base = {"ctx": self.ctx, "mean": self.ctx / max(self.tokens, 1),
                 "pmi": self.ctx - (self.prior or 0.0),
                 "pmi-mean": (self.ctx - (self.prior or 0.0)) / max(self.tokens, 1)}[rule]
-        return base + reply_weight * self.named
+        return base + reply_weight * self.named + support_weight * self.support
 
     def to_dict(self) -> dict:
         return {"text": self.text, "ctx": round(self.ctx, 4),
                 "prior": None if self.prior is None else round(self.prior, 4), "tokens": self.tokens,
-                "named": round(self.named, 4)}
+                "named": round(self.named, 4), "support": round(self.support, 4)}
 
 
-def choose(cands: Sequence[Scored], rule: Rule = RULE, reply_weight: float = REPLY_WEIGHT) -> tuple[Scored | None, float]:
+def choose(cands: Sequence[Scored], rule: Rule = RULE, reply_weight: float = REPLY_WEIGHT,
+           support_weight: float = SUPPORT_WEIGHT) -> tuple[Scored | None, float]:
     """The best candidate under ``rule`` and its margin over the second (``inf`` when alone)."""
     if rule not in RULES:
         raise ConfigError(f"unknown span rule {rule!r}", hint=f"one of {', '.join(RULES)}")
-    ranked = sorted(cands, key=lambda c: -c.value(rule, reply_weight))
-    if not ranked:
+    values = sorted((c.value(rule, reply_weight, support_weight) for c in cands), reverse=True)
+    if not values:
         return None, 0.0
-    margin = ranked[0].value(rule, reply_weight) - ranked[1].value(rule, reply_weight) if len(ranked) > 1 else float("inf")
-    return ranked[0], margin
+    best = max(cands, key=lambda c: c.value(rule, reply_weight, support_weight))
+    return best, values[0] - values[1] if len(values) > 1 else float("inf")
 
 
 def margin_json(margin: float) -> float | None:
@@ -126,13 +132,15 @@ class SpanSearch:
     for)."""
 
     def __init__(self, question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, rule: Rule = RULE,
-                 reply_weight: float = REPLY_WEIGHT, max_spans: int = MAX_SPANS, orders: int = ORDERS):
+                 reply_weight: float = REPLY_WEIGHT, max_spans: int = MAX_SPANS, orders: int = ORDERS,
+                 support_weight: float = SUPPORT_WEIGHT):
         if rule not in RULES:
             raise ConfigError(f"unknown span rule {rule!r}", hint=f"one of {', '.join(RULES)}")
         if max_spans < 1 or orders < 1:
             raise ConfigError(f"max_spans and orders must be >= 1, got {max_spans} and {orders}")
         self.question, self.llm, self.usage = question, llm, usage
         self.rule, self.reply_weight, self.max_spans, self.orders = rule, reply_weight, max_spans, orders
+        self.support_weight = support_weight
         self.hits = search(question, top_k)
         self.steps: list[dict] = [{"node": "retrieve", "query": question, "docs": [h.chunk.title for h in self.hits]}]
         self.replies: list[Candidate] = greedy_answers(llm, question, [self.hits], usage, ["greedy"], self.hits)
@@ -171,7 +179,8 @@ class SpanSearch:
                 self.tokens["prior_prompt"] = self.llm.count_tokens(answerer.messages(self.question))
             self.tokens["ctx_prompt"] = sum(self.llm.count_tokens(p) for p in prompts)
             for t, c, p in zip(new, ctx, prior):
-                self.scores[normalize_answer(t)] = Scored(t, c, p, self.llm.count_text(t) + 1, 0.0)
+                self.scores[normalize_answer(t)] = Scored(t, c, p, self.llm.count_text(t) + 1, 0.0,
+                                                          span_support(self.question, t, self.hits))
         self.passages = max(self.passages, passages)
 
     def ranked(self) -> tuple[Scored | None, float, list[Scored]]:
@@ -180,7 +189,7 @@ class SpanSearch:
         texts, named = self.candidates()
         scored = [replace(self.scores[k], named=named.get(k, 0.0)) for t in texts
                   if (k := normalize_answer(t)) in self.scores]
-        best, margin = choose(scored, self.rule, self.reply_weight)
+        best, margin = choose(scored, self.rule, self.reply_weight, self.support_weight)
         return best, margin, scored
 
     def snapped(self) -> str:
@@ -201,7 +210,7 @@ class SpanSearch:
         out = Scaled(answer, answer, list(self.hits), [], steps, stop=stop)
         out.extra.update(
             greedy=self.replies[0].raw, snapped=snapped, kind=question_kind(self.question), rule=self.rule,
-            reply_weight=self.reply_weight, margin=margin_json(margin),
+            reply_weight=self.reply_weight, support_weight=self.support_weight, margin=margin_json(margin),
             greedy_agrees=agrees, replies=[c.raw for c in self.replies], tokens=dict(self.tokens),
             spans=[s.to_dict() for s in scored],
         )
@@ -210,14 +219,14 @@ class SpanSearch:
 
 def run_span(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, passages: int = PASSAGES,
              samples: int = SAMPLES, rule: Rule = RULE, reply_weight: float = REPLY_WEIGHT,
-             max_spans: int = MAX_SPANS, orders: int = ORDERS) -> Scaled:
+             max_spans: int = MAX_SPANS, orders: int = ORDERS, support_weight: float = SUPPORT_WEIGHT) -> Scaled:
     """Grounded extractive answers ranked by likelihood (see the module docstring). When the
     budget runs out after the greedy reply, the answer is its snapped span or the best of what
     was scored."""
     if passages < 1 or samples < 1:
         raise ConfigError(f"passages and samples must be >= 1, got {passages} and {samples}")
     state = SpanSearch(question, search, llm, usage, top_k=top_k, rule=rule, reply_weight=reply_weight,
-                       max_spans=max_spans, orders=orders)
+                       max_spans=max_spans, orders=orders, support_weight=support_weight)
     stop = ""
     try:
         state.sample(samples - 1)

@@ -10,6 +10,10 @@ a grounded span and list the spans a scorer can choose among:
 - :func:`choice_options`: the two options of a choice question;
 - :func:`passage_spans`: candidate answer spans of passages: capitalised phrases (names,
   titles), numbers and dates;
+- :func:`span_support`: how much of the question the evidence around a span speaks of (the
+  largest share of the question's content words in one sentence, with its passage's title, that
+  contains the span): a candidate named in the sentence that matches the question is likelier the
+  answer than one named elsewhere;
 - :func:`snap`: the grounded span a reply names: for a yes/no question the reply's yes or no; for
   a choice question the option the reply names first; otherwise the passage span that occurs in
   the reply and not in the question (the first one in the reply, chosen on the first 50 HotpotQA
@@ -24,7 +28,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-from ponder.graphs.qa_signals import passage_text
+from ponder.graphs.qa_signals import passage_text, split_sentences
+from ponder.retrieval.rewards import content_words
 from ponder.text import extract_short_answer, normalize_answer
 
 Kind = Literal["yesno", "choice", "open"]
@@ -187,3 +192,21 @@ def snap(reply: str, question: str, passages: Iterable[Any], *, rule: SnapRule =
     if rule == "longest":
         return max(found, key=lambda f: (len(normalize_answer(f[1]).split()), -f[0]))[1]
     return min(found, key=lambda f: (len(normalize_answer(f[1]).split()), f[0]))[1]
+
+
+def span_support(question: str, span: str, passages: Sequence[Any]) -> float:
+    """The largest share of ``question``'s content words found in one sentence of ``passages``
+    (read with its passage's title, since "He was born in ..." names its subject only there) that
+    contains ``span`` (case-insensitive, as whole words); 0.0 when no sentence contains it or the
+    question has no content words. The span's own words do not count."""
+    wanted = content_words(question) - content_words(span)
+    needle = re.compile(rf"(?<!\w){re.escape(span.strip())}(?!\w)", re.I)
+    if not wanted or not span.strip():
+        return 0.0
+    best = 0
+    for p in passages:
+        for title, sentence in split_sentences(p):
+            text = f"{title} {sentence}"
+            if needle.search(text):
+                best = max(best, len(wanted & content_words(text)))
+    return best / len(wanted)

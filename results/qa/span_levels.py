@@ -9,6 +9,7 @@ in the top-level run), its tokens the replies' tokens plus the scoring prompts a
 tokens. Seconds are the measured question's seconds scaled by the share of tokens (an estimate).
 
     python results/qa/span_levels.py choose FILE.jsonl          # grid on the first 50 questions only
+    python results/qa/span_levels.py support FILE.jsonl --rule ctx --weight 1   # the support weight, likewise
     python results/qa/span_levels.py snap                        # single + snap rows (no extra compute)
     python results/qa/span_levels.py derive FILE.jsonl           # level files next to FILE
 """
@@ -26,7 +27,7 @@ from derive_levels import _write  # noqa: E402  (a sibling script: the one write
 
 from ponder.files import read_jsonl  # noqa: E402
 from ponder.graphs.qa_extract import RULES, Scored, candidate_spans, choose  # noqa: E402
-from ponder.graphs.qa_spans import snap  # noqa: E402
+from ponder.graphs.qa_spans import snap, span_support  # noqa: E402
 from ponder.retrieval.datasets import load_dataset  # noqa: E402
 from ponder.retrieval.metrics import qa_metrics  # noqa: E402
 from ponder.text import normalize_answer  # noqa: E402
@@ -39,16 +40,18 @@ DOCS = {d.title: d for d in DATA.passages}
 FIRST = {it.id for it in DATA.items[:50]}
 
 
-def replay(row: dict, *, rule: str, weight: float, passages: int, samples: int) -> dict:
-    """The answer, tokens and metrics of ``row`` at a lower level / another rule."""
+def replay(row: dict, *, rule: str, weight: float, passages: int, samples: int, support: float = 0.0) -> dict:
+    """The answer, tokens and metrics of ``row`` at a lower level / another rule (``support``:
+    the support weight; a candidate's support is recomputed from the passages, no model needed)."""
     item, extra = ITEMS[row["id"]], row["extra"]
     hits = [DOCS[t] for t in row["evidence"] if t in DOCS]
     replies = extra["replies"][:samples]
     texts, named = candidate_spans(item.question, hits, replies, passages=passages)
     logged = {normalize_answer(s["text"]): s for s in extra["spans"]}
-    scored = [Scored(t, logged[k]["ctx"], logged[k]["prior"], logged[k]["tokens"], named.get(k, 0.0))
+    scored = [Scored(t, logged[k]["ctx"], logged[k]["prior"], logged[k]["tokens"], named.get(k, 0.0),
+                     span_support(item.question, t, hits))
               for t in texts if (k := normalize_answer(t)) in logged]
-    best, margin = choose(scored, rule, weight)
+    best, margin = choose(scored, rule, weight, support)
     snapped = snap(replies[0], item.question, hits)
     answer = best.text if best else snapped
     tok = extra["tokens"]
@@ -84,28 +87,50 @@ def cmd_choose(path: Path) -> None:
                           f"{mean(o['tokens'] for o in out):.0f} |")
 
 
-def auto(row: dict, *, rule: str, weight: float, first: int, passages: int, samples: int, margin_min: float) -> dict:
+SUPPORTS = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 1000.0)  # 50 and 1000 added when 20 was best
+
+
+def cmd_support(path: Path, rule: str, weight: float) -> None:
+    """The support weight (fourth session), on the first 50 only, at the chosen rule and reply
+    weight, at every level: does evidence that matches the question make more candidates pay?"""
+    rows = [r for r in read_jsonl(path) if r["id"] in FIRST and r.get("extra", {}).get("spans") is not None]
+    top_p, top_s = rows[0]["settings"].get("passages", 5), rows[0]["settings"].get("samples", 1)
+    print(f"first 50 only: {len(rows)} rows of {path.name}; rule {rule}, reply weight {weight:g}")
+    print("| support weight | passages | samples | EM | F1 | acc | tokens/q |")
+    print("|---|---|---|---|---|---|---|")
+    for support in SUPPORTS:
+        for p in sorted({1, 3, top_p}):
+            for s in sorted({1, top_s}):
+                out = [replay(r, rule=rule, weight=weight, passages=p, samples=s, support=support) for r in rows]
+                m = {k: mean(o["metrics"][k] for o in out) for k in ("em", "f1", "acc")}
+                print(f"| {support:g} | {p} | {s} | {m['em']:.3f} | {m['f1']:.3f} | {m['acc']:.3f} | "
+                      f"{mean(o['tokens'] for o in out):.0f} |")
+
+
+def auto(row: dict, *, rule: str, weight: float, first: int, passages: int, samples: int, margin_min: float,
+         support: float = 0.0) -> dict:
     """The ``auto`` span ladder replayed: stage 1 (spans of the top ``first`` passages, the greedy
     reply), escalated to (``passages``, ``samples``) unless the best candidate is the greedy reply's
     span and leads by ``margin_min``; the escalation pays for its samples, the new candidates and
     the two scoring prompts again."""
-    one = replay(row, rule=rule, weight=weight, passages=first, samples=1)
+    one = replay(row, rule=rule, weight=weight, passages=first, samples=1, support=support)
     if one["agrees"] and one["margin"] >= margin_min:
         return {**one, "escalated": False}
-    top = replay(row, rule=rule, weight=weight, passages=passages, samples=samples)
+    top = replay(row, rule=rule, weight=weight, passages=passages, samples=samples, support=support)
     tok = row["extra"]["tokens"]
     again = tok["ctx_prompt"] + (tok["prior_prompt"] if rule.startswith("pmi") else 0) if one["candidates"] else 0
     return {**top, "tokens": top["tokens"] + again, "calls": top["calls"] + one["calls"] - 1, "escalated": True}
 
 
-def cmd_allocate(path: Path, rule: str, weight: float, first: int, passages: int, samples: int) -> None:
+def cmd_allocate(path: Path, rule: str, weight: float, first: int, passages: int, samples: int,
+                 support: float = 0.0) -> None:
     rows = [r for r in read_jsonl(path) if r["id"] in FIRST and r.get("extra", {}).get("spans") is not None]
     print(f"first 50 only: {len(rows)} rows; stage 1 = {first} passage(s), escalation = {passages} x {samples}")
     print("| margin_min | escalated | EM | F1 | acc | tokens/q |")
     print("|---|---|---|---|---|---|")
     for m in (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, float("inf")):
-        out = [auto(r, rule=rule, weight=weight, first=first, passages=passages, samples=samples, margin_min=m)
-               for r in rows]
+        out = [auto(r, rule=rule, weight=weight, first=first, passages=passages, samples=samples, margin_min=m,
+                    support=support) for r in rows]
         ms = {k: mean(o["metrics"][k] for o in out) for k in ("em", "f1", "acc")}
         print(f"| {m:g} | {sum(o['escalated'] for o in out)} | {ms['em']:.3f} | {ms['f1']:.3f} | {ms['acc']:.3f} | "
               f"{mean(o['tokens'] for o in out):.0f} |")
@@ -125,16 +150,21 @@ def cmd_snap() -> None:
     _write(HERE / "single-snap.jsonl", out)
 
 
-def cmd_derive(path: Path, rule: str, weight: float, levels: list[tuple[int, int]]) -> None:
+def _tag(support: float) -> str:
+    """The file-name part of a non-zero support weight (the run_scaling.sh naming)."""
+    return f"-support_weight-{support:g}" if support else ""
+
+
+def cmd_derive(path: Path, rule: str, weight: float, levels: list[tuple[int, int]], support: float = 0.0) -> None:
     rows = [r for r in read_jsonl(path) if r.get("extra", {}).get("spans") is not None]
     for p, s in levels:
         out = []
         for row in rows:
-            got = replay(row, rule=rule, weight=weight, passages=p, samples=s)
+            got = replay(row, rule=rule, weight=weight, passages=p, samples=s, support=support)
             full = row["usage"].get("tokens") or 1
             out.append({"id": row["id"], "kind": "qa", "strategy": "span", "model": row["model"],
                         "dataset": row["dataset"], "settings": {"passages": p, "samples": s, "rule": rule,
-                                                                "reply_weight": weight},
+                                                                "reply_weight": weight, "support_weight": support},
                         "derived_from": path.name, "success": bool(got["metrics"]["acc"]),
                         "score": got["metrics"]["f1"], "metrics": got["metrics"],
                         "usage": {"calls": got["calls"], "tokens": got["tokens"], "retrievals": 1},
@@ -142,31 +172,32 @@ def cmd_derive(path: Path, rule: str, weight: float, levels: list[tuple[int, int
                         "raw": got["answer"], "evidence": row["evidence"],
                         "extra": {"margin": got["margin"], "greedy_agrees": got["agrees"],
                                   "candidates": got["candidates"]}})
-        _write(path.parent / f"span-passages-{p}-samples-{s}.jsonl", out)
+        _write(path.parent / f"span{_tag(support)}-passages-{p}-samples-{s}.jsonl", out)
 
 
 def cmd_derive_auto(path: Path, rule: str, weight: float, first: int, passages: int, samples: int,
-                    margin_min: float) -> None:
+                    margin_min: float, support: float = 0.0) -> None:
     """``auto`` with ``first=span`` replayed on the top level's rows (its stages are prefixes of it)."""
     rows = [r for r in read_jsonl(path) if r.get("extra", {}).get("spans") is not None]
     out = []
     for row in rows:
-        got = auto(row, rule=rule, weight=weight, first=first, passages=passages, samples=samples, margin_min=margin_min)
+        got = auto(row, rule=rule, weight=weight, first=first, passages=passages, samples=samples, margin_min=margin_min,
+                   support=support)
         full = row["usage"].get("tokens") or 1
         out.append({"id": row["id"], "kind": "qa", "strategy": "auto", "model": row["model"], "dataset": row["dataset"],
                     "settings": {"first": "span", "span_first": first, "span_passages": passages,
-                                 "span_samples": samples, "margin_min": margin_min},
+                                 "span_samples": samples, "margin_min": margin_min, "support_weight": support},
                     "derived_from": path.name, "success": bool(got["metrics"]["acc"]), "score": got["metrics"]["f1"],
                     "metrics": got["metrics"], "usage": {"calls": got["calls"], "tokens": got["tokens"], "retrievals": 1},
                     "seconds": round(row["seconds"] * got["tokens"] / full, 3), "prediction": got["answer"],
                     "raw": got["answer"], "evidence": row["evidence"],
                     "extra": {"escalated": got["escalated"], "margin": got["margin"]}})
-    _write(path.parent / "auto-first-span.jsonl", out)
+    _write(path.parent / f"auto-first-span{_tag(support)}.jsonl", out)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=("choose", "snap", "derive", "allocate"))
+    ap.add_argument("cmd", choices=("choose", "support", "snap", "derive", "allocate"))
     ap.add_argument("file", nargs="?")
     ap.add_argument("--rule", default="pmi")
     ap.add_argument("--weight", type=float, default=2.0)
@@ -174,19 +205,22 @@ def main() -> None:
     ap.add_argument("--first", type=int, default=1)
     ap.add_argument("--margin-min", type=float, default=0.0)
     ap.add_argument("--top", default="5:3", help="the escalation's passages:samples")
+    ap.add_argument("--support", type=float, default=0.0, help="the support weight (derive, allocate)")
     args = ap.parse_args()
     if args.cmd == "choose":
         cmd_choose(Path(args.file))
+    elif args.cmd == "support":
+        cmd_support(Path(args.file), args.rule, args.weight)
     elif args.cmd == "allocate":
         p, s = (int(x) for x in args.top.split(":"))
-        cmd_allocate(Path(args.file), args.rule, args.weight, args.first, p, s)
+        cmd_allocate(Path(args.file), args.rule, args.weight, args.first, p, s, args.support)
     elif args.cmd == "snap":
         cmd_snap()
     else:
         levels = [tuple(int(x) for x in lv.split(":")) for lv in args.levels.split(",")]
-        cmd_derive(Path(args.file), args.rule, args.weight, levels)
+        cmd_derive(Path(args.file), args.rule, args.weight, levels, args.support)
         p, s = (int(x) for x in args.top.split(":"))
-        cmd_derive_auto(Path(args.file), args.rule, args.weight, args.first, p, s, args.margin_min)
+        cmd_derive_auto(Path(args.file), args.rule, args.weight, args.first, p, s, args.margin_min, args.support)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,14 @@ import pytest
 from ponder.errors import BudgetExceeded, ConfigError
 from ponder.graphs.qa_extract import Scored, candidate_spans, choose
 from ponder.graphs.qa_methods import answer_question
-from ponder.graphs.qa_spans import choice_options, passage_spans, pick_option, question_kind, snap
+from ponder.graphs.qa_spans import (
+    choice_options,
+    passage_spans,
+    pick_option,
+    question_kind,
+    snap,
+    span_support,
+)
 from ponder.models.base import ChatModel, ModelInfo
 from ponder.models.scripted import ScriptedChatModel
 from ponder.usage import Budget, Usage
@@ -62,6 +69,26 @@ def test_snap_picks_the_grounded_span_a_reply_names():
     q = "Which singer is American, Mark King or Nick Hexum?"
     assert snap("Hexum is American, unlike Mark King.", q, hits) == "Nick Hexum"
     assert pick_option("neither", ("Mark King", "Nick Hexum")) == ""
+
+
+def test_span_support_is_the_question_share_of_the_best_sentence_naming_the_span():
+    hits = [{"title": "Apple Inc.", "text": DOCS["Apple Inc."]}, {"title": "Banana", "text": DOCS["Banana"]}]
+    q = "Who founded the company based in Cupertino?"  # content words: founded, company, based, cupertino
+    assert span_support(q, "Steve Jobs", hits) == pytest.approx(1 / 4)  # "... was founded by Steve Jobs ..."
+    # the span's own words do not count: "based" of the 3 others is in its sentence
+    assert span_support(q, "Cupertino", hits) == pytest.approx(1 / 3)
+    # a title is part of each of its passage's sentences; whole words only
+    assert span_support(q, "Apple Inc.", hits) == pytest.approx(2 / 4)
+    assert span_support(q, "Steve Job", hits) == 0.0
+    assert span_support(q, "Tim Cook", hits) == 0.0 and span_support("Who?", "Steve Jobs", hits) == 0.0
+
+
+def test_support_outweighs_a_likelier_span_named_away_from_the_question():
+    far = Scored("Banana", ctx=-3.0, prior=None, tokens=2, named=0.0, support=0.0)
+    near = Scored("Steve Jobs", ctx=-6.0, prior=None, tokens=3, named=0.0, support=0.5)
+    assert choose([far, near], "ctx", 0.0, 0.0)[0].text == "Banana"
+    best, margin = choose([far, near], "ctx", 0.0, 50.0)
+    assert best.text == "Steve Jobs" and margin == pytest.approx(-6.0 + 25.0 + 3.0)
 
 
 def test_scripted_score_is_deterministic_and_charged():
@@ -123,8 +150,9 @@ def test_span_method_end_to_end(index):
     assert result.method == "span" and result.raw == result.answer
     assert extra["snapped"] == "Steve Wozniak" and extra["kind"] == "open"
     assert {s["text"] for s in extra["spans"]} >= {"Steve Wozniak", "1976"}
-    # the chosen answer is the best candidate under the rule plus the reply bonus
-    best = max(extra["spans"], key=lambda s: s["ctx"] + extra["reply_weight"] * s["named"])
+    # the chosen answer is the best candidate under the rule plus the reply and support bonuses
+    best = max(extra["spans"], key=lambda s: s["ctx"] + extra["reply_weight"] * s["named"]
+               + extra["support_weight"] * s["support"])
     assert result.answer == best["text"] == "Steve Wozniak" and extra["greedy_agrees"]
     # two generate calls (greedy, samples) and two score calls (with and without the passages)
     # are charged; the scorer saw the candidates once with passages, once without
