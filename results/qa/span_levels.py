@@ -71,40 +71,27 @@ def mean(xs) -> float:
     return sum(xs) / len(xs) if xs else 0.0
 
 
-def cmd_choose(path: Path) -> None:
-    rows = [r for r in read_jsonl(path) if r["id"] in FIRST and r.get("extra", {}).get("spans") is not None]
-    top_p, top_s = rows[0]["settings"].get("passages", 5), rows[0]["settings"].get("samples", 1)
-    print(f"first 50 only: {len(rows)} rows of {path.name}")
-    print("| rule | reply weight | passages | samples | EM | F1 | acc | tokens/q |")
-    print("|---|---|---|---|---|---|---|---|")
-    for rule in RULES:
-        for weight in WEIGHTS:
-            for p in sorted({1, 3, top_p}):
-                for s in sorted({1, top_s}):
-                    out = [replay(r, rule=rule, weight=weight, passages=p, samples=s) for r in rows]
-                    m = {k: mean(o["metrics"][k] for o in out) for k in ("em", "f1", "acc")}
-                    print(f"| {rule} | {weight:g} | {p} | {s} | {m['em']:.3f} | {m['f1']:.3f} | {m['acc']:.3f} | "
-                          f"{mean(o['tokens'] for o in out):.0f} |")
-
-
 SUPPORTS = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 1000.0)  # 50 and 1000 added when 20 was best
 
 
-def cmd_support(path: Path, rule: str, weight: float) -> None:
-    """The support weight (fourth session), on the first 50 only, at the chosen rule and reply
-    weight, at every level: does evidence that matches the question make more candidates pay?"""
+def cmd_choose(path: Path, rules=RULES, weights=WEIGHTS, supports=(0.0,)) -> None:
+    """The grid of rules x reply weights x support weights x levels, on the first 50 only (the
+    support weights, fourth session: at the chosen rule and reply weight)."""
     rows = [r for r in read_jsonl(path) if r["id"] in FIRST and r.get("extra", {}).get("spans") is not None]
     top_p, top_s = rows[0]["settings"].get("passages", 5), rows[0]["settings"].get("samples", 1)
-    print(f"first 50 only: {len(rows)} rows of {path.name}; rule {rule}, reply weight {weight:g}")
-    print("| support weight | passages | samples | EM | F1 | acc | tokens/q |")
-    print("|---|---|---|---|---|---|---|")
-    for support in SUPPORTS:
-        for p in sorted({1, 3, top_p}):
-            for s in sorted({1, top_s}):
-                out = [replay(r, rule=rule, weight=weight, passages=p, samples=s, support=support) for r in rows]
-                m = {k: mean(o["metrics"][k] for o in out) for k in ("em", "f1", "acc")}
-                print(f"| {support:g} | {p} | {s} | {m['em']:.3f} | {m['f1']:.3f} | {m['acc']:.3f} | "
-                      f"{mean(o['tokens'] for o in out):.0f} |")
+    print(f"first 50 only: {len(rows)} rows of {path.name}")
+    print("| rule | reply weight | support weight | passages | samples | EM | F1 | acc | tokens/q |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for rule in rules:
+        for weight in weights:
+            for support in supports:
+                for p in sorted({1, 3, top_p}):
+                    for s in sorted({1, top_s}):
+                        out = [replay(r, rule=rule, weight=weight, passages=p, samples=s, support=support)
+                               for r in rows]
+                        m = {k: mean(o["metrics"][k] for o in out) for k in ("em", "f1", "acc")}
+                        print(f"| {rule} | {weight:g} | {support:g} | {p} | {s} | {m['em']:.3f} | {m['f1']:.3f} | "
+                              f"{m['acc']:.3f} | {mean(o['tokens'] for o in out):.0f} |")
 
 
 def auto(row: dict, *, rule: str, weight: float, first: int, passages: int, samples: int, margin_min: float,
@@ -210,7 +197,7 @@ def main() -> None:
     if args.cmd == "choose":
         cmd_choose(Path(args.file))
     elif args.cmd == "support":
-        cmd_support(Path(args.file), args.rule, args.weight)
+        cmd_choose(Path(args.file), (args.rule,), (args.weight,), SUPPORTS)
     elif args.cmd == "allocate":
         p, s = (int(x) for x in args.top.split(":"))
         cmd_allocate(Path(args.file), args.rule, args.weight, args.first, p, s, args.support)
