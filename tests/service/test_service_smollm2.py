@@ -32,6 +32,14 @@ def test_smollm2_answers_over_a_hybrid_index(tmp_path):
             assert body["citations"][0]["document"] == "paris"
             assert body["usage"]["calls"] == 1 and 0 < body["usage"]["completion_tokens"] <= 24
             assert "paris" in body["raw"].lower()
+            # span: the real model scores the candidate spans; the answer is the grounded span whose
+            # sentence speaks of the question ("capital", "France"), the passages cited
+            r = c.post("/v1/ask", json={"collection": "facts", "question": "What is the capital of France?",
+                                        "top_k": 3, "method": "span", "budget": "calls=3"})
+            assert r.status_code == 200, r.text
+            body = r.json()
+            assert body["answer"] == "Paris" and body["citations"][0]["document"] == "paris"
+            assert body["usage"]["calls"] == 2  # the greedy reply and one scoring call
         client = openai.OpenAI(base_url=srv.url + "/v1", api_key=srv.key_a, max_retries=0, timeout=300)
         out = client.chat.completions.create(model="smollm2-135m", max_tokens=8,
                                              messages=[{"role": "user", "content": "Say hello."}])
