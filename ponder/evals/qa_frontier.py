@@ -42,6 +42,13 @@ def _method(label: str) -> str:
         return f"{method} + snap"
     if "-note-generated" in label:
         return f"{method} (generated notes)"
+    if method == "span":  # the scoring rule and the knob swept are what set a span line apart
+        if "-top-k-" in label:
+            return "span + support, top-k"
+        if "support_weight" in label:
+            return "span + support"
+        if "-orders-" in label:
+            return "span + orders"
     return f"{method} + orders" if method == "notes" and "-orders-" in label else method
 
 
@@ -116,20 +123,29 @@ def plot(rows: Sequence[dict], path: str | os.PathLike, *, split: str) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ponder.evals.report import _MARKERS
+
     sel = [r for r in rows if r["split"] == split]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for method in dict.fromkeys(r["method"] for r in sel):
+    methods = list(dict.fromkeys(r["method"] for r in sel))
+    crowded = len(methods) > 8  # a legend that long would cover the points: it goes beside the plot
+    fig, ax = plt.subplots(figsize=(9, 4.5) if crowded else (7, 4.5))
+    for i, method in enumerate(methods):
         pts = sorted((r["tokens"], r["f1"], r["run"]) for r in sel if r["method"] == method)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=method)
+        # past ten lines the colours repeat: the marker tells them apart
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=_MARKERS[i // 10 % len(_MARKERS)], label=method)
+        base = method.split(" ")[0]
         for x, y, label in pts:
-            ax.annotate(label.removeprefix(method).strip("-") or method, (x, y), fontsize=6, xytext=(3, 3),
+            ax.annotate(label.removeprefix(base).strip("-") or method, (x, y), fontsize=6, xytext=(3, 3),
                         textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("tokens per question (prompt + completion, log scale)")
     ax.set_ylabel("F1")
     ax.set_title(f"QA compute-quality frontier, SmolLM2-135M, HotpotQA ({split})")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    if crowded:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    else:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

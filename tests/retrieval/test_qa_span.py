@@ -242,7 +242,9 @@ def test_allocator_escalates_when_the_scores_do_not_separate(index):
 def test_frontier_names_the_span_runs_and_the_snapped_baseline():
     from ponder.evals.qa_frontier import _method
 
-    assert _method("span-passages-1-samples-1") == "span"
+    assert _method("span-passages-1-samples-1") == "span" and _method("span-orders-3") == "span + orders"
+    assert _method("span-support_weight-50-passages-3-samples-1") == "span + support"
+    assert _method("span-top-k-3") == "span + support, top-k"
     assert _method("single-snap") == "single + snap" and _method("single") == "single"
 
 
