@@ -123,16 +123,14 @@ def plot(rows: Sequence[dict], path: str | os.PathLike, *, split: str) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ponder.evals.report import _MARKERS
+    from ponder.evals.report import CROWDED, marker, place_legend
 
     sel = [r for r in rows if r["split"] == split]
     methods = list(dict.fromkeys(r["method"] for r in sel))
-    crowded = len(methods) > 8  # a legend that long would cover the points: it goes beside the plot
-    fig, ax = plt.subplots(figsize=(9, 4.5) if crowded else (7, 4.5))
+    fig, ax = plt.subplots(figsize=(9, 4.5) if len(methods) > CROWDED else (7, 4.5))
     for i, method in enumerate(methods):
         pts = sorted((r["tokens"], r["f1"], r["run"]) for r in sel if r["method"] == method)
-        # past ten lines the colours repeat: the marker tells them apart
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=_MARKERS[i // 10 % len(_MARKERS)], label=method)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker(i), label=method)
         base = method.split(" ")[0]
         for x, y, label in pts:
             ax.annotate(label.removeprefix(base).strip("-") or method, (x, y), fontsize=6, xytext=(3, 3),
@@ -142,10 +140,7 @@ def plot(rows: Sequence[dict], path: str | os.PathLike, *, split: str) -> Path:
     ax.set_ylabel("F1")
     ax.set_title(f"QA compute-quality frontier, SmolLM2-135M, HotpotQA ({split})")
     ax.grid(alpha=0.3)
-    if crowded:
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
-    else:
-        ax.legend(fontsize=7)
+    place_legend(ax, len(methods))
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

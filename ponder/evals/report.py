@@ -127,6 +127,21 @@ def load(paths: Sequence[str | Path]) -> list[dict]:
 
 #: One marker per ten rows: the colour cycle repeats after ten, the (colour, marker) pair does not.
 _MARKERS = "osD^v"
+#: More legend entries than this would cover the points: the legend goes beside the axes.
+CROWDED = 8
+
+
+def marker(i: int) -> str:
+    """The marker of the ``i``-th line or point of a plot (see :data:`_MARKERS`)."""
+    return _MARKERS[i // 10 % len(_MARKERS)]
+
+
+def place_legend(ax, entries: int) -> None:
+    """The legend inside the axes, or beside them when it has more than :data:`CROWDED` entries."""
+    if entries > CROWDED:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    else:
+        ax.legend(fontsize=7, loc="best")
 
 
 def legend_label(row: dict, summary: Sequence[dict]) -> str:
@@ -145,22 +160,18 @@ def plot(summary: Sequence[dict], path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    crowded = len(summary) > 8  # a legend that long would cover the points: it goes beside the plot
-    fig, ax = plt.subplots(figsize=(12, 5.5) if crowded else (7, 4.5))
+    fig, ax = plt.subplots(figsize=(12, 5.5) if len(summary) > CROWDED else (7, 4.5))
     for i, s in enumerate(summary):
         x = s["tokens"] or 0.0
         y = s["success_rate"]
         ax.errorbar([x], [y], yerr=[[max(0.0, y - s["ci_low"])], [max(0.0, s["ci_high"] - y)]],
-                    fmt=_MARKERS[i // 10 % len(_MARKERS)], capsize=4, label=legend_label(s, summary))
+                    fmt=marker(i), capsize=4, label=legend_label(s, summary))
     ax.set_xlabel("tokens per task (mean)")
     ax.set_ylabel("success rate (Wilson 95% interval)")
     ax.set_ylim(-0.02, 1.02)
     _token_axis(ax, [s["tokens"] or 0.0 for s in summary])
     ax.grid(alpha=0.3)
-    if crowded:
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
-    else:
-        ax.legend(fontsize=7, loc="best")
+    place_legend(ax, len(summary))
     ax.set_title("success against compute")
     fig.tight_layout()
     path = Path(path)
