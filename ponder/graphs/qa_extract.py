@@ -84,11 +84,10 @@ def choose(cands: Sequence[Scored], rule: Rule = RULE, reply_weight: float = REP
     """The best candidate under ``rule`` and its margin over the second (``inf`` when alone)."""
     if rule not in RULES:
         raise ConfigError(f"unknown span rule {rule!r}", hint=f"one of {', '.join(RULES)}")
-    values = sorted((c.value(rule, reply_weight, support_weight) for c in cands), reverse=True)
-    if not values:
+    ranked = sorted(((c.value(rule, reply_weight, support_weight), c) for c in cands), key=lambda vc: -vc[0])
+    if not ranked:
         return None, 0.0
-    best = max(cands, key=lambda c: c.value(rule, reply_weight, support_weight))
-    return best, values[0] - values[1] if len(values) > 1 else float("inf")
+    return ranked[0][1], ranked[0][0] - ranked[1][0] if len(ranked) > 1 else float("inf")
 
 
 def margin_json(margin: float) -> float | None:

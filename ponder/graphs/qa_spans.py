@@ -200,9 +200,9 @@ def span_support(question: str, span: str, passages: Sequence[Any]) -> float:
     contains ``span`` (case-insensitive, as whole words); 0.0 when no sentence contains it or the
     question has no content words. The span's own words do not count."""
     wanted = content_words(question) - content_words(span)
-    needle = re.compile(rf"(?<!\w){re.escape(span.strip())}(?!\w)", re.I)
     if not wanted or not span.strip():
         return 0.0
+    needle = re.compile(rf"(?<!\w){re.escape(span.strip())}(?!\w)", re.I)
     best = 0
     for p in passages:
         for title, sentence in split_sentences(p):
