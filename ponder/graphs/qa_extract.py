@@ -32,8 +32,9 @@ from typing import Any, Literal, get_args
 
 from ponder.agents import answerer
 from ponder.errors import BudgetExceeded, ConfigError
+from ponder.graphs.qa_links import follow_links
 from ponder.graphs.qa_scaling import Scaled, Search, greedy_answers, orderings, sampled_answers
-from ponder.graphs.qa_signals import Candidate
+from ponder.graphs.qa_signals import Candidate, passage_title
 from ponder.graphs.qa_spans import choice_options, passage_spans, question_kind, snap, span_support
 from ponder.text import normalize_answer
 from ponder.usage import Usage
@@ -51,6 +52,8 @@ PASSAGES = 3
 SAMPLES = 1
 #: Orderings of the passages each candidate is scored under (the mean is its score).
 ORDERS = 1
+#: Passages followed from the first retrieval's best-supported spans (:mod:`ponder.graphs.qa_links`).
+LINKS = 0
 #: The most passage spans scored per question (in passage order).
 MAX_SPANS = 60
 
@@ -132,7 +135,7 @@ class SpanSearch:
 
     def __init__(self, question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, rule: Rule = RULE,
                  reply_weight: float = REPLY_WEIGHT, max_spans: int = MAX_SPANS, orders: int = ORDERS,
-                 support_weight: float = SUPPORT_WEIGHT):
+                 support_weight: float = SUPPORT_WEIGHT, links: int = LINKS):
         if rule not in RULES:
             raise ConfigError(f"unknown span rule {rule!r}", hint=f"one of {', '.join(RULES)}")
         if max_spans < 1 or orders < 1:
@@ -140,8 +143,15 @@ class SpanSearch:
         self.question, self.llm, self.usage = question, llm, usage
         self.rule, self.reply_weight, self.max_spans, self.orders = rule, reply_weight, max_spans, orders
         self.support_weight = support_weight
-        self.hits = search(question, top_k)
-        self.steps: list[dict] = [{"node": "retrieve", "query": question, "docs": [h.chunk.title for h in self.hits]}]
+        self.retrieved = search(question, top_k)
+        self.steps: list[dict] = [{"node": "retrieve", "query": question, "docs": [h.chunk.title for h in self.retrieved]}]
+        # the second hop: passages about the best-supported spans, read with the sentence naming them
+        self.links = follow_links(question, self.retrieved, search, links=links)
+        if self.links:
+            self.steps.append({"node": "links", "spans": [k.span for k in self.links],
+                               "docs": [passage_title(k.hit) for k in self.links]})
+        self.hits = [*self.retrieved, *(k.hit for k in self.links)]
+        self.context = {passage_title(k.hit): k.via for k in self.links}
         self.replies: list[Candidate] = greedy_answers(llm, question, [self.hits], usage, ["greedy"], self.hits)
         self.passages = 0
         self.scores: dict[str, Scored] = {}  # by normalised candidate
@@ -155,8 +165,13 @@ class SpanSearch:
             self.tokens["replies"] += [c.tokens for c in more]
 
     def candidates(self, passages: int | None = None) -> tuple[list[str], dict[str, float]]:
-        return candidate_spans(self.question, self.hits, [c.raw for c in self.replies],
-                               passages=self.passages if passages is None else passages, max_spans=self.max_spans)
+        """The candidates of the top ``passages`` retrieved passages, every linked one and the
+        replies, with the replies' votes."""
+        p = self.passages if passages is None else passages
+        linked = [k.hit for k in self.links]
+        hits = [*self.retrieved[:p], *linked, *self.retrieved[p:]]
+        return candidate_spans(self.question, hits, [c.raw for c in self.replies], passages=p + len(linked),
+                               max_spans=self.max_spans)
 
     def unscored(self, passages: int) -> list[str]:
         """The candidates of the top ``passages`` passages and the replies not scored yet."""
@@ -179,7 +194,7 @@ class SpanSearch:
             self.tokens["ctx_prompt"] = sum(self.llm.count_tokens(p) for p in prompts)
             for t, c, p in zip(new, ctx, prior):
                 self.scores[normalize_answer(t)] = Scored(t, c, p, self.llm.count_text(t) + 1, 0.0,
-                                                          span_support(self.question, t, self.hits))
+                                                          span_support(self.question, t, self.hits, self.context))
         self.passages = max(self.passages, passages)
 
     def ranked(self) -> tuple[Scored | None, float, list[Scored]]:
@@ -212,20 +227,22 @@ class SpanSearch:
             reply_weight=self.reply_weight, support_weight=self.support_weight, margin=margin_json(margin),
             greedy_agrees=agrees, replies=[c.raw for c in self.replies], tokens=dict(self.tokens),
             spans=[s.to_dict() for s in scored],
+            links=[{"span": k.span, "title": passage_title(k.hit), "via": k.via} for k in self.links],
         )
         return out
 
 
 def run_span(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, passages: int = PASSAGES,
              samples: int = SAMPLES, rule: Rule = RULE, reply_weight: float = REPLY_WEIGHT,
-             max_spans: int = MAX_SPANS, orders: int = ORDERS, support_weight: float = SUPPORT_WEIGHT) -> Scaled:
+             max_spans: int = MAX_SPANS, orders: int = ORDERS, support_weight: float = SUPPORT_WEIGHT,
+             links: int = LINKS) -> Scaled:
     """Grounded extractive answers ranked by likelihood (see the module docstring). When the
     budget runs out after the greedy reply, the answer is its snapped span or the best of what
     was scored."""
     if passages < 1 or samples < 1:
         raise ConfigError(f"passages and samples must be >= 1, got {passages} and {samples}")
     state = SpanSearch(question, search, llm, usage, top_k=top_k, rule=rule, reply_weight=reply_weight,
-                       max_spans=max_spans, orders=orders, support_weight=support_weight)
+                       max_spans=max_spans, orders=orders, support_weight=support_weight, links=links)
     stop = ""
     try:
         state.sample(samples - 1)

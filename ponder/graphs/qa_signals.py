@@ -39,6 +39,12 @@ def passage_text(hit: Any) -> str:
     return f"{chunk.title} {chunk.text}"
 
 
+def passage_title(hit: Any) -> str:
+    """The title of a hit, a chunk or a ``{title, text}`` dict ('' for a string)."""
+    chunk = getattr(hit, "chunk", hit)
+    return chunk.get("title", "") if isinstance(chunk, dict) else getattr(chunk, "title", "")
+
+
 def grounded(answer: str, passages: Iterable[Any]) -> bool:
     """Whether the normalised ``answer`` occurs (as whole words) in the normalised passages.
     ``yes``/``no`` count as grounded: a comparison's answer cannot be found in the text."""
@@ -116,7 +122,7 @@ def question_coverage(question: str, passages: Iterable[Any]) -> float:
 def split_sentences(hit: Any) -> list[tuple[str, str]]:
     """``(title, sentence)`` pairs of a passage."""
     chunk = getattr(hit, "chunk", hit)
-    title = chunk.get("title", "") if isinstance(chunk, dict) else getattr(chunk, "title", "")
+    title = passage_title(chunk)
     text = chunk.get("text", "") if isinstance(chunk, dict) else getattr(chunk, "text", str(chunk))
     text = " ".join(text.split())
     return [(title, s) for s in _SENTENCE.split(text) if s.strip()]

@@ -25,10 +25,10 @@ No model, no index.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from ponder.graphs.qa_signals import passage_text, split_sentences
+from ponder.graphs.qa_signals import passage_text, passage_title, split_sentences
 from ponder.retrieval.rewards import content_words
 from ponder.text import extract_short_answer, normalize_answer
 
@@ -46,6 +46,7 @@ _PHRASE = re.compile(rf"\b{_WORD}(?:[ \-](?:{_CONNECT}[ ])*{_WORD})*")
 _MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 _DATE = re.compile(rf"\b(?:{_MONTHS}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTHS}\s+\d{{4}}|{_MONTHS}\s+\d{{4}})\b")
 _NUMBER = re.compile(r"\b\d+(?:[,.]\d+)*(?:st|nd|rd|th)?(?:\s+(?:century|centuries))?(?:\s+(?:million|billion|thousand|hundred|percent|years?|km|miles|metres|meters|feet))?\b")
+_PAREN = re.compile(r"\s*\(.*\)$")  # a title's parenthetical: "(1963 film)"
 _STOP_PHRASES = frozenset({"the", "a", "an", "he", "she", "it", "they", "this", "that", "his", "her", "in", "on",
                            "i", "we", "you", "there", "these", "those", "its", "their", "as", "at", "by", "after",
                            "before", "during", "when", "while", "however", "although", "following"})
@@ -109,9 +110,9 @@ def passage_spans(passages: Iterable[Any], *, max_words: int = 8) -> list[str]:
 
     for p in passages:
         chunk = getattr(p, "chunk", p)
-        title = chunk.get("title", "") if isinstance(chunk, dict) else getattr(chunk, "title", "")
+        title = passage_title(chunk)
         if title:
-            add(re.sub(r"\s*\(.*\)$", "", title))  # "Charley's Aunt (1963 film)" -> "Charley's Aunt"
+            add(_PAREN.sub("", title))  # "Charley's Aunt (1963 film)" -> "Charley's Aunt"
         # the text apart from the title: a phrase must not run from the title into the text
         text = chunk.get("text", "") if isinstance(chunk, dict) else getattr(chunk, "text", passage_text(p))
         for m in _DATE.finditer(text):
@@ -125,6 +126,17 @@ def passage_spans(passages: Iterable[Any], *, max_words: int = 8) -> list[str]:
         for m in _NUMBER.finditer(text):
             add(m.group())
     return out
+
+
+def is_quantity(span: str) -> bool:
+    """Whether ``span`` is a date or a number (with its unit), not a name."""
+    span = span.strip()
+    return bool(_DATE.fullmatch(span) or _NUMBER.fullmatch(span))
+
+
+def title_subject(title: str) -> str:
+    """The normalised subject of a passage title: "Charley's Aunt (1963 film)" -> "charley s aunt"."""
+    return normalize_answer(_PAREN.sub("", title or ""))
 
 
 def _contains(haystack: str, needle: str) -> int:
@@ -194,19 +206,25 @@ def snap(reply: str, question: str, passages: Iterable[Any], *, rule: SnapRule =
     return min(found, key=lambda f: (len(normalize_answer(f[1]).split()), f[0]))[1]
 
 
-def span_support(question: str, span: str, passages: Sequence[Any]) -> float:
+def span_support(question: str, span: str, passages: Sequence[Any], context: Mapping[str, str] | None = None) -> float:
     """The largest share of ``question``'s content words found in one sentence of ``passages``
     (read with its passage's title, since "He was born in ..." names its subject only there) that
     contains ``span`` (case-insensitive, as whole words); 0.0 when no sentence contains it or the
-    question has no content words. The span's own words do not count."""
+    question has no content words. The span's own words do not count.
+
+    ``context`` maps a passage title to text read with each of its sentences too: the sentence
+    that led to a linked passage (:mod:`ponder.graphs.qa_links`), so that a span's support counts
+    both hops; not for the passage's own subject (the link, not its answer)."""
     wanted = content_words(question) - content_words(span)
     if not wanted or not span.strip():
         return 0.0
     needle = re.compile(rf"(?<!\w){re.escape(span.strip())}(?!\w)", re.I)
     best = 0
+    key = normalize_answer(span)
     for p in passages:
         for title, sentence in split_sentences(p):
-            text = f"{title} {sentence}"
-            if needle.search(text):
+            via = context.get(title, "") if context and title_subject(title) != key else ""
+            text = f"{title} {via} {sentence}"
+            if needle.search(f"{title} {sentence}"):
                 best = max(best, len(wanted & content_words(text)))
     return best / len(wanted)

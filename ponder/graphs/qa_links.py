@@ -1,0 +1,81 @@
+"""Following links: the second hop of a multi-hop question, found without the model.
+
+A bridge question ("Who directed the film that was shot in or around Leland, North Carolina in
+1986?") names its answer in a passage the question does not match: the first retrieval finds the
+Leland passage, which names the film ("Maximum Overdrive"); the film's own passage names the
+director. :func:`follow_links` takes the first passages' candidate spans
+(:func:`~ponder.graphs.qa_spans.passage_spans`) in order of their support (the share of the
+question's words in the sentence that names them, :func:`~ponder.graphs.qa_spans.span_support`),
+looks each up by a retrieval with the span as the query, and keeps the passage *about* it (its
+title, less a parenthetical, is the span), as a reader follows a link.
+
+A linked passage is read with the sentence that led to it (:class:`Link.via`): the question's
+words are split between the hops, so a span's support in a linked passage counts both sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ponder.errors import ConfigError
+from ponder.graphs.qa_signals import passage_title, split_sentences
+from ponder.graphs.qa_spans import is_quantity, passage_spans, span_support, title_subject
+from ponder.text import normalize_answer
+
+#: How many of the best-supported spans are looked up at most (each lookup is one retrieval).
+MAX_PROBES = 8
+#: Passages retrieved per lookup (the passage about the span is usually the first).
+PROBE_K = 2
+
+
+@dataclass(frozen=True)
+class Link:
+    """A passage reached from ``span``, named in sentence ``via`` of the first hop."""
+
+    hit: Any
+    span: str
+    via: str
+
+
+def naming_sentence(span: str, hits: Sequence[Any], question: str) -> str:
+    """The sentence of ``hits`` (with its passage's title) that names ``span`` and shares the most
+    content words with ``question`` ('' when none names it)."""
+    needle = re.compile(rf"(?<!\w){re.escape(span.strip())}(?!\w)", re.I)
+    best, best_support = "", -1.0
+    for hit in hits:
+        for title, sentence in split_sentences(hit):
+            text = f"{title} {sentence}"
+            if needle.search(text):
+                s = span_support(question, span, [{"title": title, "text": sentence}])
+                if s > best_support:
+                    best, best_support = text, s
+    return best
+
+
+def follow_links(question: str, hits: Sequence[Any], search: Callable[[str, int], list[Any]], *, links: int = 1,
+                 max_probes: int = MAX_PROBES, probe_k: int = PROBE_K) -> list[Link]:
+    """Up to ``links`` passages about the best-supported spans of ``hits`` that are not among
+    ``hits`` (see the module docstring). Spans named in the question are not followed: the
+    question already says what it knows of them, nor dates and numbers. At most ``max_probes`` retrievals are made."""
+    if links < 0 or max_probes < 0 or probe_k < 1:
+        raise ConfigError(f"links and max_probes must be >= 0 and probe_k >= 1, got {links}, {max_probes}, {probe_k}")
+    if links == 0:
+        return []
+    q = f" {normalize_answer(question)} "
+    have = {passage_title(h) for h in hits}
+    spans = [s for s in passage_spans(hits) if f" {normalize_answer(s)} " not in q and not is_quantity(s)]
+    # best support first; ties keep the order of appearance (sorted is stable)
+    spans.sort(key=lambda s: -span_support(question, s, hits))
+    out: list[Link] = []
+    for span in spans[:max_probes]:
+        key = normalize_answer(span)
+        found = next((h for h in search(span, probe_k) if title_subject(passage_title(h)) == key and passage_title(h) not in have), None)
+        if found is not None:
+            have.add(passage_title(found))
+            out.append(Link(found, span, naming_sentence(span, hits, question)))
+            if len(out) >= links:
+                break
+    return out
