@@ -60,14 +60,18 @@ def dataset_index(dataset: QADataset, *, embedder: Any = None, kind: str = "dens
 
 
 def parse_settings(pairs: list[str]) -> dict[str, Any]:
-    """``["samples=8", "note=generated"]`` -> ``{"samples": 8, "note": "generated"}`` (ints and
-    floats parsed); a pair without ``=`` is a :class:`ConfigError` naming it."""
+    """``["samples=8", "note=generated", "types=true"]`` -> ``{"samples": 8, "note": "generated",
+    "types": True}`` (ints, floats and true/false parsed); a pair without ``=`` is a
+    :class:`ConfigError` naming it."""
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"bad method setting {pair!r}", hint="write KEY=VALUE, e.g. --set samples=8")
         parsed: Any = value.strip()
+        if parsed.lower() in ("true", "false"):
+            out[key.strip().replace("-", "_")] = parsed.lower() == "true"
+            continue
         for cast in (int, float):
             try:
                 parsed = cast(parsed)

@@ -35,7 +35,14 @@ from ponder.errors import BudgetExceeded, ConfigError
 from ponder.graphs.qa_links import follow_links
 from ponder.graphs.qa_scaling import Scaled, Search, greedy_answers, orderings, sampled_answers
 from ponder.graphs.qa_signals import Candidate, passage_title
-from ponder.graphs.qa_spans import choice_options, passage_spans, question_kind, snap, span_support
+from ponder.graphs.qa_spans import (
+    choice_options,
+    of_answer_type,
+    passage_spans,
+    question_kind,
+    snap,
+    span_support,
+)
 from ponder.text import normalize_answer
 from ponder.usage import Usage
 
@@ -54,6 +61,8 @@ SAMPLES = 1
 ORDERS = 1
 #: Passages followed from the first retrieval's best-supported spans (:mod:`ponder.graphs.qa_links`).
 LINKS = 0
+#: Keep only the candidates of the type an open question asks for (a date or number, or a name).
+TYPES = False
 #: The most passage spans scored per question (in passage order).
 MAX_SPANS = 60
 
@@ -99,9 +108,10 @@ def margin_json(margin: float) -> float | None:
 
 
 def candidate_spans(question: str, hits: Sequence[Any], replies: Sequence[str], *, passages: int = PASSAGES,
-                    max_spans: int = MAX_SPANS) -> tuple[list[str], dict[str, float]]:
+                    max_spans: int = MAX_SPANS, types: bool = False) -> tuple[list[str], dict[str, float]]:
     """The candidates of a question (see the module docstring) and, per normalised candidate, the
-    share of ``replies`` whose snapped answer it is."""
+    share of ``replies`` whose snapped answer it is; with ``types``, only those of the type the
+    question asks for (:func:`~ponder.graphs.qa_spans.of_answer_type`)."""
     kind = question_kind(question)
     named: dict[str, float] = {}
     snapped = [snap(r, question, hits) for r in replies]
@@ -124,7 +134,7 @@ def candidate_spans(question: str, hits: Sequence[Any], replies: Sequence[str], 
         if key and key not in seen and key in grounded:
             seen.add(key)
             out.append(s)
-    return out, named
+    return of_answer_type(question, out) if types else out, named
 
 
 class SpanSearch:
@@ -135,14 +145,14 @@ class SpanSearch:
 
     def __init__(self, question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, rule: Rule = RULE,
                  reply_weight: float = REPLY_WEIGHT, max_spans: int = MAX_SPANS, orders: int = ORDERS,
-                 support_weight: float = SUPPORT_WEIGHT, links: int = LINKS):
+                 support_weight: float = SUPPORT_WEIGHT, links: int = LINKS, types: bool = TYPES):
         if rule not in RULES:
             raise ConfigError(f"unknown span rule {rule!r}", hint=f"one of {', '.join(RULES)}")
         if max_spans < 1 or orders < 1:
             raise ConfigError(f"max_spans and orders must be >= 1, got {max_spans} and {orders}")
         self.question, self.llm, self.usage = question, llm, usage
         self.rule, self.reply_weight, self.max_spans, self.orders = rule, reply_weight, max_spans, orders
-        self.support_weight = support_weight
+        self.support_weight, self.types = support_weight, types
         self.retrieved = search(question, top_k)
         self.steps: list[dict] = [{"node": "retrieve", "query": question, "docs": [h.chunk.title for h in self.retrieved]}]
         # the second hop: passages about the best-supported spans, read with the sentence naming them
@@ -171,7 +181,7 @@ class SpanSearch:
         linked = [k.hit for k in self.links]
         hits = [*self.retrieved[:p], *linked, *self.retrieved[p:]]
         return candidate_spans(self.question, hits, [c.raw for c in self.replies], passages=p + len(linked),
-                               max_spans=self.max_spans)
+                               max_spans=self.max_spans, types=self.types)
 
     def unscored(self, passages: int) -> list[str]:
         """The candidates of the top ``passages`` passages and the replies not scored yet."""
@@ -235,14 +245,15 @@ class SpanSearch:
 def run_span(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, passages: int = PASSAGES,
              samples: int = SAMPLES, rule: Rule = RULE, reply_weight: float = REPLY_WEIGHT,
              max_spans: int = MAX_SPANS, orders: int = ORDERS, support_weight: float = SUPPORT_WEIGHT,
-             links: int = LINKS) -> Scaled:
+             links: int = LINKS, types: bool = TYPES) -> Scaled:
     """Grounded extractive answers ranked by likelihood (see the module docstring). When the
     budget runs out after the greedy reply, the answer is its snapped span or the best of what
     was scored."""
     if passages < 1 or samples < 1:
         raise ConfigError(f"passages and samples must be >= 1, got {passages} and {samples}")
     state = SpanSearch(question, search, llm, usage, top_k=top_k, rule=rule, reply_weight=reply_weight,
-                       max_spans=max_spans, orders=orders, support_weight=support_weight, links=links)
+                       max_spans=max_spans, orders=orders, support_weight=support_weight, links=links,
+                       types=types)
     stop = ""
     try:
         state.sample(samples - 1)

@@ -14,6 +14,8 @@ a grounded span and list the spans a scorer can choose among:
   largest share of the question's content words in one sentence, with its passage's title, that
   contains the span): a candidate named in the sentence that matches the question is likelier the
   answer than one named elsewhere;
+- :func:`answer_type`, :func:`of_answer_type`: whether an open question asks for a date or
+  number or for a name, and the spans of that type;
 - :func:`snap`: the grounded span a reply names: for a yes/no question the reply's yes or no; for
   a choice question the option the reply names first; otherwise the passage span that occurs in
   the reply and not in the question (the first one in the reply, chosen on the first 50 HotpotQA
@@ -33,6 +35,8 @@ from ponder.retrieval.rewards import content_words
 from ponder.text import extract_short_answer, normalize_answer
 
 Kind = Literal["yesno", "choice", "open"]
+#: What an open question asks for: a date or number (``quantity``) or a name (``name``).
+AnswerType = Literal["quantity", "name"]
 #: How :func:`snap` picks among the passage spans a reply names.
 SnapRule = Literal["last", "first", "longest", "shortest"]
 
@@ -128,10 +132,48 @@ def passage_spans(passages: Iterable[Any], *, max_words: int = 8) -> list[str]:
     return out
 
 
+_WH = re.compile(r"\b(who|whom|whose|where|when|how (?:many|much|long|old|tall|far|large|big)|what|which)\b", re.I)
+_SKIP = frozenset({"is", "was", "are", "were", "the", "a", "an", "he", "she", "it", "did", "does", "do", "of"})
+_AUX_AFTER = frozenset({"is", "was", "are", "were", "did", "does", "do", "has", "have", "had", "can", "could", "will",
+                        "would", "type", "kind", "sort", "in", "on", "at", "for", "by", "with", "to", "from"})
+_QUANTITY_NOUNS = frozenset({"year", "years", "decade", "century", "date", "day", "month", "population", "number",
+                             "age", "percentage", "percent", "height", "length", "size", "amount", "time", "times"})
+
+
+def answer_type(question: str) -> AnswerType | None:
+    """What the question's first interrogative asks for: ``quantity`` for when, how many/much/...,
+    and what/which followed by a word such as year, population or number ("what was the
+    population"); ``name`` for who, whom, whose, where, and what/which followed directly by a
+    noun ("what city", "which band"); ``None`` when it cannot tell ("what is ...")."""
+    m = _WH.search(question)
+    if not m:
+        return None
+    wh = m.group(1).lower()
+    if wh in ("who", "whom", "whose", "where"):
+        return "name"
+    if wh == "when" or wh.startswith("how"):
+        return "quantity"
+    after = re.findall(r"[a-z]+", question[m.end():].lower())[:4]
+    if any(w in _QUANTITY_NOUNS for w in [w for w in after if w not in _SKIP][:1]):
+        return "quantity"
+    return "name" if after and after[0] not in _AUX_AFTER else None
+
+
 def is_quantity(span: str) -> bool:
     """Whether ``span`` is a date or a number (with its unit), not a name."""
     span = span.strip()
     return bool(_DATE.fullmatch(span) or _NUMBER.fullmatch(span))
+
+
+def of_answer_type(question: str, spans: Sequence[str]) -> list[str]:
+    """The ``spans`` of the type ``question`` asks for (:func:`answer_type`): only the dates and
+    numbers for a quantity, no dates and numbers for a name; all of them when the type is unknown
+    or none is of it."""
+    want = answer_type(question)
+    if want is None:
+        return list(spans)
+    kept = [s for s in spans if is_quantity(s) == (want == "quantity")]
+    return kept or list(spans)
 
 
 def title_subject(title: str) -> str:

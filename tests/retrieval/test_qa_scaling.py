@@ -180,7 +180,8 @@ def test_bad_settings_are_named(index):
         answer_question(QUESTION, index, method="notes", model=agreeing(), note="poem")
     with pytest.raises(ConfigError, match="needs an index"):
         answer_question(QUESTION, None, method="auto", model=agreeing())
-    assert parse_settings(["samples=8", "note=generated", "agree-min=0.5"]) == {"samples": 8, "note": "generated", "agree_min": 0.5}
+    assert parse_settings(["samples=8", "note=generated", "agree-min=0.5", "types=False"]) == {
+        "samples": 8, "note": "generated", "agree_min": 0.5, "types": False}
     with pytest.raises(ConfigError, match="'samples'"):
         parse_settings(["samples"])
 

@@ -12,6 +12,8 @@ from ponder.graphs.qa_spans import (
     pick_option,
     question_kind,
     snap,
+    answer_type,
+    of_answer_type,
     span_support,
 )
 from ponder.models.base import ChatModel, ModelInfo
@@ -83,6 +85,22 @@ def test_span_support_is_the_question_share_of_the_best_sentence_naming_the_span
     assert span_support(q, "Tim Cook", hits) == 0.0 and span_support("Who?", "Steve Jobs", hits) == 0.0
 
 
+def test_answer_types_keep_the_spans_a_question_asks_for():
+    assert answer_type("Who directed the film shot in Leland in 1986?") == "name"
+    assert answer_type("The team was formed in what year?") == answer_type("When was it founded?") == "quantity"
+    assert answer_type("At the 2011 census, what was the population of the city?") == "quantity"
+    assert answer_type("How many times was he selected?") == "quantity"
+    assert answer_type("He worked with the mayor of what city?") == "name"
+    # the first interrogative decides ("which city ... when ..."); "what is" and "of what in" cannot tell
+    assert answer_type("Which city was the band formed in when it started?") == "name"
+    assert answer_type("What is the name of the band?") is None and answer_type("output of what in 2011?") is None
+    spans = ["Stephen King", "1986", "June 29, 2007", "150 million", "Apollo 11"]
+    assert of_answer_type("Who directed it?", spans) == ["Stephen King", "Apollo 11"]
+    assert of_answer_type("When was it released?", spans) == ["1986", "June 29, 2007", "150 million"]
+    assert of_answer_type("What is it?", spans) == spans
+    assert of_answer_type("When was it released?", ["Stephen King"]) == ["Stephen King"]  # none of the type: all
+
+
 def test_support_outweighs_a_likelier_span_named_away_from_the_question():
     far = Scored("Banana", ctx=-3.0, prior=None, tokens=2, named=0.0, support=0.0)
     near = Scored("Steve Jobs", ctx=-6.0, prior=None, tokens=3, named=0.0, support=0.5)
@@ -134,6 +152,9 @@ def test_candidates_by_question_kind():
     hits = [{"title": "Apple Inc.", "text": DOCS["Apple Inc."]}]
     cands, named = candidate_spans(QUESTION, hits, ["It was founded by Steve Wozniak."])
     assert cands[0] == "Steve Wozniak" and named == {"steve wozniak": 1.0} and "Cupertino" in cands
+    # "Who ...?" asks for a name: with types, the year is not a candidate
+    typed, _ = candidate_spans(QUESTION, hits, ["It was founded by Steve Wozniak."], types=True)
+    assert "1976" in cands and typed == [c for c in cands if c != "1976"]
     assert candidate_spans("Is Apple based in Cupertino?", hits, ["Yes"])[0] == ["yes", "no"]
     assert candidate_spans("Which is older, Apple or Banana?", hits, ["Apple"])[0] == ["Apple", "Banana"]
 
