@@ -37,6 +37,7 @@ from ponder.graphs.qa_scaling import Scaled, Search, greedy_answers, orderings, 
 from ponder.graphs.qa_signals import Candidate, passage_title
 from ponder.graphs.qa_spans import (
     choice_options,
+    focus,
     of_answer_type,
     passage_spans,
     question_kind,
@@ -63,6 +64,8 @@ ORDERS = 1
 LINKS = 0
 #: Keep only the candidates of the type an open question asks for (a date or number, or a name).
 TYPES = False
+#: Sentences of each passage the model reads (0: the whole passages).
+SENTENCES = 0
 #: The most passage spans scored per question (in passage order).
 MAX_SPANS = 60
 
@@ -139,17 +142,22 @@ def candidate_spans(question: str, hits: Sequence[Any], replies: Sequence[str], 
 
 class SpanSearch:
     """The state of one question's ``span`` search, grown step by step (the allocator escalates
-    it): the retrieval and the greedy reply at construction, then :meth:`sample` (more replies)
-    and :meth:`score` (the candidates of more passages; only candidates not scored yet are paid
-    for)."""
+    it): the retrieval (and links) and, with ``greedy``, the greedy reply at construction, then
+    :meth:`reply` (the greedy reply), :meth:`sample` (more replies) and :meth:`score` (the
+    candidates of more passages; only candidates not scored yet are paid for). With
+    ``sentences``, the model reads only that many sentences of each passage
+    (:func:`~ponder.graphs.qa_spans.focus`); candidates and support still come from the whole
+    passages."""
 
     def __init__(self, question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, rule: Rule = RULE,
                  reply_weight: float = REPLY_WEIGHT, max_spans: int = MAX_SPANS, orders: int = ORDERS,
-                 support_weight: float = SUPPORT_WEIGHT, links: int = LINKS, types: bool = TYPES):
+                 support_weight: float = SUPPORT_WEIGHT, links: int = LINKS, types: bool = TYPES,
+                 sentences: int = SENTENCES, greedy: bool = True):
         if rule not in RULES:
             raise ConfigError(f"unknown span rule {rule!r}", hint=f"one of {', '.join(RULES)}")
-        if max_spans < 1 or orders < 1:
-            raise ConfigError(f"max_spans and orders must be >= 1, got {max_spans} and {orders}")
+        if max_spans < 1 or orders < 1 or sentences < 0:
+            raise ConfigError(f"max_spans and orders must be >= 1 and sentences >= 0, got {max_spans}, {orders} "
+                              f"and {sentences}")
         self.question, self.llm, self.usage = question, llm, usage
         self.rule, self.reply_weight, self.max_spans, self.orders = rule, reply_weight, max_spans, orders
         self.support_weight, self.types = support_weight, types
@@ -162,15 +170,26 @@ class SpanSearch:
                                "docs": [passage_title(k.hit) for k in self.links]})
         self.hits = [*self.retrieved, *(k.hit for k in self.links)]
         self.context = {passage_title(k.hit): k.via for k in self.links}
-        self.replies: list[Candidate] = greedy_answers(llm, question, [self.hits], usage, ["greedy"], self.hits)
+        self.sentences = sentences
+        #: what the model reads: the passages, or their sentences that speak of the question
+        self.read = focus(question, self.hits, keep=sentences) if sentences else self.hits
+        self.replies: list[Candidate] = []
         self.passages = 0
         self.scores: dict[str, Scored] = {}  # by normalised candidate
-        self.tokens = {"replies": [self.replies[0].tokens], "ctx_prompt": 0, "prior_prompt": 0}
+        self.tokens: dict[str, Any] = {"replies": [], "ctx_prompt": 0, "prior_prompt": 0}
+        if greedy:
+            self.reply()
+
+    def reply(self) -> None:
+        """The greedy reply (once): its snapped span joins the candidates and the votes."""
+        if not self.replies:
+            self.replies = greedy_answers(self.llm, self.question, [self.read], self.usage, ["greedy"], self.hits)
+            self.tokens["replies"] = [self.replies[0].tokens]
 
     def sample(self, n: int) -> None:
         """``n`` more sampled replies (their snapped spans join the candidates and the votes)."""
         if n > 0:
-            more = sampled_answers(self.llm, self.question, self.hits, n, self.usage)
+            more = sampled_answers(self.llm, self.question, self.read, n, self.usage)
             self.replies += more
             self.tokens["replies"] += [c.tokens for c in more]
 
@@ -194,7 +213,7 @@ class SpanSearch:
         if new:
             # with ``orders`` > 1, the mean over orderings of the passages (a small model reads the
             # first passages most)
-            prompts = [answerer.messages(self.question, passages=hits) for hits in orderings(self.hits, self.orders)]
+            prompts = [answerer.messages(self.question, passages=hits) for hits in orderings(self.read, self.orders)]
             per_order = [self.llm.score(p, new, usage=self.usage) for p in prompts]
             ctx = [sum(col) / len(col) for col in zip(*per_order)]
             prior: list[float | None] = [None] * len(new)
@@ -217,7 +236,8 @@ class SpanSearch:
         return best, margin, scored
 
     def snapped(self) -> str:
-        return snap(self.replies[0].raw, self.question, self.hits)
+        """The span the greedy reply names ('' before the reply)."""
+        return snap(self.replies[0].raw, self.question, self.hits) if self.replies else ""
 
     def agrees(self, best: Scored | None) -> bool:
         """Whether ``best`` is the span the greedy reply names (its snap)."""
@@ -233,7 +253,7 @@ class SpanSearch:
         # the output is the span itself: answer-in-output accuracy is measured on what is answered
         out = Scaled(answer, answer, list(self.hits), [], steps, stop=stop)
         out.extra.update(
-            greedy=self.replies[0].raw, snapped=snapped, kind=question_kind(self.question), rule=self.rule,
+            greedy=self.replies[0].raw if self.replies else "", snapped=snapped, kind=question_kind(self.question), rule=self.rule,
             reply_weight=self.reply_weight, support_weight=self.support_weight, margin=margin_json(margin),
             greedy_agrees=agrees, replies=[c.raw for c in self.replies], tokens=dict(self.tokens),
             spans=[s.to_dict() for s in scored],
@@ -245,19 +265,22 @@ class SpanSearch:
 def run_span(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, passages: int = PASSAGES,
              samples: int = SAMPLES, rule: Rule = RULE, reply_weight: float = REPLY_WEIGHT,
              max_spans: int = MAX_SPANS, orders: int = ORDERS, support_weight: float = SUPPORT_WEIGHT,
-             links: int = LINKS, types: bool = TYPES) -> Scaled:
-    """Grounded extractive answers ranked by likelihood (see the module docstring). When the
-    budget runs out after the greedy reply, the answer is its snapped span or the best of what
-    was scored."""
-    if passages < 1 or samples < 1:
-        raise ConfigError(f"passages and samples must be >= 1, got {passages} and {samples}")
+             links: int = LINKS, types: bool = TYPES, sentences: int = SENTENCES) -> Scaled:
+    """Grounded extractive answers ranked by likelihood (see the module docstring). With
+    ``samples=0`` the model writes no reply: the candidates are scored alone (the reply is
+    written only when there is no candidate). When the budget runs out after the greedy reply,
+    the answer is its snapped span or the best of what was scored."""
+    if passages < 1 or samples < 0:
+        raise ConfigError(f"passages must be >= 1 and samples >= 0, got {passages} and {samples}")
     state = SpanSearch(question, search, llm, usage, top_k=top_k, rule=rule, reply_weight=reply_weight,
                        max_spans=max_spans, orders=orders, support_weight=support_weight, links=links,
-                       types=types)
+                       types=types, sentences=sentences, greedy=samples > 0)
     stop = ""
     try:
         state.sample(samples - 1)
         state.score(passages)
+        if not state.scores:
+            state.reply()
     except BudgetExceeded as e:
         stop = f"budget ({e.field})"
     return state.result(stop)

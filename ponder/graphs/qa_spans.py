@@ -16,6 +16,7 @@ a grounded span and list the spans a scorer can choose among:
   answer than one named elsewhere;
 - :func:`answer_type`, :func:`of_answer_type`: whether an open question asks for a date or
   number or for a name, and the spans of that type;
+- :func:`focus`: the sentences of passages that speak of the question, for a shorter prompt;
 - :func:`snap`: the grounded span a reply names: for a yes/no question the reply's yes or no; for
   a choice question the option the reply names first; otherwise the passage span that occurs in
   the reply and not in the question (the first one in the reply, chosen on the first 50 HotpotQA
@@ -270,3 +271,18 @@ def span_support(question: str, span: str, passages: Sequence[Any], context: Map
             if needle.search(f"{title} {sentence}"):
                 best = max(best, len(wanted & content_words(text)))
     return best / len(wanted)
+
+
+def focus(question: str, passages: Sequence[Any], *, keep: int) -> list[dict]:
+    """What a model reads of ``passages`` when it reads less: of each passage, the ``keep``
+    sentences sharing the most content words with ``question`` (read with the passage's title;
+    ties keep the earlier sentence), in their order, as ``{title, text}`` passages."""
+    wanted = content_words(question)
+    out = []
+    for p in passages:
+        pairs = split_sentences(p)
+        if not pairs:
+            continue
+        best = sorted(range(len(pairs)), key=lambda j: -len(wanted & content_words(f"{pairs[j][0]} {pairs[j][1]}")))
+        out.append({"title": pairs[0][0], "text": " ".join(pairs[j][1] for j in sorted(best[:keep]))})
+    return out
