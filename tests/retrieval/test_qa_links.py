@@ -69,3 +69,30 @@ def test_span_with_links_reads_the_second_hop_and_logs_it():
     assert two.extra["links"][0]["span"] == "Apple Inc" and two.answer == "Steve Jobs"
     assert any(s["node"] == "links" and s["docs"] == ["Apple Inc."] for s in two.steps)
     assert two.usage.retrievals == one.usage.retrievals + 1  # the lookup is charged
+
+
+def test_focus_keeps_each_passages_sentences_that_speak_of_the_question():
+    from ponder.graphs.qa_spans import focus
+
+    q = "Who founded the company that designed the iPhone?"
+    read = focus(q, [APPLE, IPHONE], keep=1)
+    assert read == [{"title": "Apple Inc.", "text": "Apple Inc. was founded by Steve Jobs, Steve Wozniak and Ronald Wayne in 1976."},
+                    {"title": "iPhone", "text": "The iPhone is a line of smartphones designed by Apple Inc."}]
+    assert focus(q, [APPLE], keep=5) == [APPLE]  # fewer sentences than keep: the passage, in order
+
+
+def test_span_without_a_reply_scores_alone_and_reads_the_focused_sentences():
+    model = ScriptedChatModel([(r"Only give me the answer", "It was founded by Steve Jobs.")])
+    index = sparse_index(DOCS)
+    full = answer_question(QUESTION, index, method="span", model=model, top_k=1, rule="ctx", links=1, samples=1)
+    quiet = answer_question(QUESTION, index, method="span", model=model, top_k=1, rule="ctx", links=1, samples=0,
+                            sentences=1, types=True)
+    assert full.usage.calls == 2 and quiet.usage.calls == 1  # one scoring call, no generation
+    assert quiet.extra["replies"] == [] and quiet.extra["snapped"] == ""
+    best = max(quiet.extra["spans"], key=lambda s: s["ctx"] + 50 * s["support"])
+    assert quiet.answer == best["text"] in {"Steve Jobs", "Steve Wozniak", "Ronald Wayne"}  # "Who": a name
+    prompt = model.scored[-1][0][0]["content"]
+    assert "Steve Jobs" in prompt and "Cupertino" not in prompt  # one sentence of each passage
+    assert quiet.usage.tokens < full.usage.tokens
+    with pytest.raises(ConfigError, match="sentences"):
+        answer_question(QUESTION, index, method="span", model=model, sentences=-1)
