@@ -43,12 +43,16 @@ def _method(label: str) -> str:
     if "-note-generated" in label:
         return f"{method} (generated notes)"
     if method == "span":  # the scoring rule and the knob swept are what set a span line apart
+        if "-types" in label:  # links, typed candidates, focused reading (fifth session)
+            return "span + links + types"
         if "-top-k-" in label:
             return "span + support, top-k"
         if "support_weight" in label:
             return "span + support"
         if "-orders-" in label:
             return "span + orders"
+    if method == "auto" and label.endswith("-ladder"):
+        return "auto (span ladder)"
     return f"{method} + orders" if method == "notes" and "-orders-" in label else method
 
 

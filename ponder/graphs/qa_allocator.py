@@ -30,7 +30,7 @@ from typing import Any
 
 from ponder.agents import answerer
 from ponder.errors import BudgetExceeded, ConfigError
-from ponder.graphs.qa_extract import SpanSearch, margin_json, run_span
+from ponder.graphs.qa_extract import PASSAGES, SpanSearch, margin_json, run_span
 from ponder.graphs.qa_scaling import (
     RUNNERS,
     UNGROUNDED_WEIGHT,
@@ -42,6 +42,7 @@ from ponder.graphs.qa_scaling import (
     orderings,
 )
 from ponder.graphs.qa_signals import Vote, question_coverage, vote
+from ponder.graphs.qa_spans import question_kind
 from ponder.usage import Usage
 
 #: Thresholds of the allocator, chosen on the first 50 HotpotQA questions (docs/RESULTS.md).
@@ -51,12 +52,12 @@ MAX_ROUNDS = 2
 AGREE_MIN = 0.6
 COVERAGE_MIN = 0.6
 MAX_WORDS = 6
-#: The ``span`` ladder (``first="span"``), chosen on the first 50 HotpotQA questions (docs/RESULTS.md):
-#: no escalation raised F1 there (spans of more passages lowered it, more replies changed nothing),
-#: so the ladder escalates to more replies only, and only when the reply and the scores disagree.
-SPAN_FIRST = 1
-SPAN_PASSAGES = 1
-SPAN_SAMPLES = 3
+#: The ``span`` ladder (``first="span"``, :func:`run_auto_span`), chosen on the first 50 HotpotQA
+#: questions (docs/RESULTS.md): one link, typed candidates, thresholds of its stages.
+SPAN_LINKS = 1
+SPAN_TYPES = True
+SUPPORT_GAP = 0.1
+SPAN_SENTENCES = 1
 MARGIN_MIN = 0.0
 
 
@@ -78,8 +79,8 @@ def _fits(usage: Usage, tokens: int, calls: int = 1, retrievals: int = 0) -> str
 def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, first: str = FIRST,
              extra_orders: int = EXTRA_ORDERS, max_rounds: int = MAX_ROUNDS, agree_min: float = AGREE_MIN,
              coverage_min: float = COVERAGE_MIN, max_words: int = MAX_WORDS,
-             ungrounded_weight: float = UNGROUNDED_WEIGHT, span_first: int = SPAN_FIRST,
-             span_passages: int = SPAN_PASSAGES, span_samples: int = SPAN_SAMPLES,
+             ungrounded_weight: float = UNGROUNDED_WEIGHT, links: int = SPAN_LINKS, types: bool = SPAN_TYPES,
+             support_gap: float = SUPPORT_GAP, span_sentences: int = SPAN_SENTENCES,
              margin_min: float = MARGIN_MIN) -> Scaled:
     """Answer with as little compute as the question allows (see the module docstring).
 
@@ -88,15 +89,15 @@ def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5
             passages plus an extractive note) or ``single`` (all top-k passages).
         extra_orders: the most answers over other orderings of the first stage's context.
         max_rounds: the most further retrieval rounds.
-        span_first, span_passages, span_samples, margin_min: the ``span`` ladder (``first="span"``,
-            see :func:`run_auto_span`).
+        links, types, support_gap, span_sentences, margin_min: the ``span`` ladder
+            (``first="span"``, see :func:`run_auto_span`).
 
     Raises:
         BudgetExceeded: the budget does not allow even the first retrieval and answer.
     """
     if first == "span":
-        return run_auto_span(question, search, llm, usage, top_k=top_k, span_first=span_first,
-                             span_passages=span_passages, span_samples=span_samples, margin_min=margin_min)
+        return run_auto_span(question, search, llm, usage, top_k=top_k, links=links, types=types,
+                             support_gap=support_gap, span_sentences=span_sentences, margin_min=margin_min)
     if first not in ("single", "notes"):
         raise ConfigError(f"unknown first stage {first!r}", hint="single, notes or span")
     if extra_orders < 0 or max_rounds < 0:
@@ -184,56 +185,71 @@ def run_auto(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5
     return finish(cands, loop.evidence, steps + loop.steps, stop, notes=loop.notes)
 
 
-def run_auto_span(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, span_first: int = SPAN_FIRST,
-                  span_passages: int = SPAN_PASSAGES, span_samples: int = SPAN_SAMPLES,
+def run_auto_span(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, links: int = SPAN_LINKS,
+                  types: bool = SPAN_TYPES, support_gap: float = SUPPORT_GAP, span_sentences: int = SPAN_SENTENCES,
                   margin_min: float = MARGIN_MIN) -> Scaled:
-    """The ``span`` ladder: score the spans of the top ``span_first`` passages (and the greedy
-    reply's); stop when the best candidate is the span the greedy reply names and leads the
-    second by at least ``margin_min`` (the model's choice and its reply agree, clearly); else
-    escalate once to ``span_samples`` replies and the spans of the top ``span_passages``
-    passages, scoring only the new candidates. The escalation is skipped when its worst case
-    (the extra samples and the new candidates' scoring prompts) does not fit the budget."""
-    if not 1 <= span_first <= span_passages or span_samples < 1:
-        raise ConfigError(f"need 1 <= span_first <= span_passages and span_samples >= 1, got {span_first}, "
-                          f"{span_passages}, {span_samples}")
+    """The ``span`` ladder: each stage is paid for only when the one before left the answer open.
+
+    0. retrieval and ``links`` (no tokens); for an open question, stop when the best-supported
+       candidate leads the second by at least ``support_gap`` (the evidence alone singles it out);
+    1. score the candidates reading ``span_sentences`` sentences of each passage (0: the whole
+       passages); stop when the best leads the second by at least ``margin_min``;
+    2. (when stage 1 read sentences) score them again reading the whole passages; stop likewise;
+    3. the greedy reply, whose span gets the reply bonus; the last stage.
+
+    A stage is skipped when its worst case (its prompt and candidates, or the reply's prompt plus
+    ``max_tokens``) does not fit the budget; every decision is logged with its signals."""
+    if support_gap < 0 or margin_min < 0:
+        raise ConfigError(f"support_gap and margin_min must be >= 0, got {support_gap} and {margin_min}")
     decisions: list[dict] = []
-    usage.check(retrievals=1, calls=1)
-    state = SpanSearch(question, search, llm, usage, top_k=top_k)
-    try:
-        state.score(span_first)
-    except BudgetExceeded as e:
-        decisions.append({"stage": f"span {span_first}", "decision": f"skip (budget: {e.field})"})
-        return _span_finish(state, f"budget ({e.field})", decisions)
-    best, margin, scored = state.ranked()
-    agrees = state.agrees(best)
-    confident = agrees and margin >= margin_min
-    signals = {"margin": margin_json(margin), "greedy_agrees": agrees, "candidates": len(scored)}
-    decisions.append({"stage": f"span {span_first}", "decision": "stop" if confident else "escalate", **signals})
-    if confident:
-        return _span_finish(state, f"confident after span {span_first}", decisions)
-    new = state.unscored(span_passages)
-    with_ctx = llm.count_tokens(answerer.messages(question, passages=state.hits))
-    need = (span_samples - 1) * (with_ctx + answerer.MAX_TOKENS)
-    if new:  # worst case: scored with and without the passages
-        need += with_ctx + llm.count_tokens(answerer.messages(question)) + 2 * sum(llm.count_text(t) + 1 for t in new)
-    over = _fits(usage, need, calls=3)
+    usage.check(retrievals=1)
+    state = SpanSearch(question, search, llm, usage, top_k=top_k, links=links, types=types,
+                       sentences=span_sentences, greedy=False)
+    pick, gap = state.supported(PASSAGES)
+    open_question = question_kind(question) == "open"
+    if open_question and pick is not None and gap >= support_gap:
+        decisions.append({"stage": "support", "decision": "stop", "gap": margin_json(gap)})
+        return _span_finish(state, "confident after support", decisions, answer=pick)
+    decisions.append({"stage": "support", "decision": "escalate", "gap": margin_json(gap) if pick else None,
+                      "open": open_question})
+    stages = [f"score {span_sentences} sentences", "score passages"] if span_sentences else ["score passages"]
+    for stage in stages:
+        if stage == "score passages" and span_sentences:
+            state.reread(0)
+        texts = state.unscored(PASSAGES)
+        need = llm.count_tokens(answerer.messages(question, passages=state.read)) + sum(llm.count_text(t) + 1 for t in texts)
+        over = _fits(usage, need)
+        if over:
+            decisions.append({"stage": stage, "decision": f"skip (budget: {over})"})
+            return _span_finish(state, f"budget ({over})", decisions)
+        try:
+            state.score(PASSAGES)
+        except BudgetExceeded as e:
+            decisions.append({"stage": stage, "decision": f"stopped (budget: {e.field})"})
+            return _span_finish(state, f"budget ({e.field})", decisions)
+        best, margin, scored = state.ranked()
+        confident = best is not None and margin >= margin_min
+        decisions.append({"stage": stage, "decision": "stop" if confident else "escalate",
+                          "margin": margin_json(margin), "candidates": len(scored)})
+        if confident:
+            return _span_finish(state, f"confident after {stage}", decisions)
+    over = _fits(usage, _estimate(llm, question, [state.read]))
     if over:
-        decisions.append({"stage": "span escalate", "decision": f"skip (budget: {over})"})
+        decisions.append({"stage": "reply", "decision": f"skip (budget: {over})"})
         return _span_finish(state, f"budget ({over})", decisions)
     try:
-        state.sample(span_samples - 1)
-        state.score(span_passages)
+        state.reply()
     except BudgetExceeded as e:
-        decisions.append({"stage": "span escalate", "decision": f"stopped (budget: {e.field})"})
+        decisions.append({"stage": "reply", "decision": f"stopped (budget: {e.field})"})
         return _span_finish(state, f"budget ({e.field})", decisions)
-    best, margin, scored = state.ranked()
-    decisions.append({"stage": "span escalate", "decision": "stop (last stage)", "candidates": len(scored),
+    best, margin, _ = state.ranked()
+    decisions.append({"stage": "reply", "decision": "stop (last stage)", "greedy_agrees": state.agrees(best),
                       "margin": margin_json(margin)})
-    return _span_finish(state, f"escalated to span {span_passages} x {span_samples}", decisions)
+    return _span_finish(state, "escalated to the reply", decisions)
 
 
-def _span_finish(state, stop: str, decisions: list[dict]) -> Scaled:
-    result = state.result(stop, [{"node": "allocate", **d} for d in decisions])
+def _span_finish(state, stop: str, decisions: list[dict], answer: str | None = None) -> Scaled:
+    result = state.result(stop, [{"node": "allocate", **d} for d in decisions], answer=answer)
     result.extra["decisions"] = decisions
     return result
 

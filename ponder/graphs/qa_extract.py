@@ -57,15 +57,15 @@ REPLY_WEIGHT = 1.0
 #: The weight of a candidate's support (see :func:`~ponder.graphs.qa_spans.span_support`).
 SUPPORT_WEIGHT = 50.0
 PASSAGES = 3
-SAMPLES = 1
+SAMPLES = 0
 #: Orderings of the passages each candidate is scored under (the mean is its score).
 ORDERS = 1
 #: Passages followed from the first retrieval's best-supported spans (:mod:`ponder.graphs.qa_links`).
-LINKS = 0
+LINKS = 1
 #: Keep only the candidates of the type an open question asks for (a date or number, or a name).
-TYPES = False
+TYPES = True
 #: Sentences of each passage the model reads (0: the whole passages).
-SENTENCES = 0
+SENTENCES = 1
 #: The most passage spans scored per question (in passage order).
 MAX_SPANS = 60
 
@@ -170,12 +170,11 @@ class SpanSearch:
                                "docs": [passage_title(k.hit) for k in self.links]})
         self.hits = [*self.retrieved, *(k.hit for k in self.links)]
         self.context = {passage_title(k.hit): k.via for k in self.links}
-        self.sentences = sentences
-        #: what the model reads: the passages, or their sentences that speak of the question
-        self.read = focus(question, self.hits, keep=sentences) if sentences else self.hits
-        self.replies: list[Candidate] = []
-        self.passages = 0
         self.scores: dict[str, Scored] = {}  # by normalised candidate
+        #: what the model reads: the passages, or their sentences that speak of the question
+        self.read: list[Any] = []
+        self.reread(sentences)
+        self.replies: list[Candidate] = []
         self.tokens: dict[str, Any] = {"replies": [], "ctx_prompt": 0, "prior_prompt": 0}
         if greedy:
             self.reply()
@@ -220,11 +219,30 @@ class SpanSearch:
             if self.rule.startswith("pmi"):
                 prior = list(self.llm.score(answerer.messages(self.question), new, usage=self.usage))
                 self.tokens["prior_prompt"] = self.llm.count_tokens(answerer.messages(self.question))
-            self.tokens["ctx_prompt"] = sum(self.llm.count_tokens(p) for p in prompts)
+            self.tokens["ctx_prompt"] += sum(self.llm.count_tokens(p) for p in prompts)
             for t, c, p in zip(new, ctx, prior):
                 self.scores[normalize_answer(t)] = Scored(t, c, p, self.llm.count_text(t) + 1, 0.0,
                                                           span_support(self.question, t, self.hits, self.context))
         self.passages = max(self.passages, passages)
+
+    def supported(self, passages: int) -> tuple[str | None, float]:
+        """Without the model: the candidate of the top ``passages`` passages with the most support
+        (:func:`~ponder.graphs.qa_spans.span_support`, across links) and its lead over the second
+        (``inf`` when alone; ``None`` and 0.0 when there is none)."""
+        texts, _ = self.candidates(passages)
+        ranked = sorted(((span_support(self.question, t, self.hits, self.context), t) for t in texts),
+                        key=lambda st: -st[0])
+        if not ranked:
+            return None, 0.0
+        return ranked[0][1], ranked[0][0] - ranked[1][0] if len(ranked) > 1 else float("inf")
+
+    def reread(self, sentences: int) -> None:
+        """From now on the model reads ``sentences`` of each passage (0: the whole passages); the
+        scores so far were read otherwise and are dropped (scoring again pays again)."""
+        self.sentences = sentences
+        self.read = focus(self.question, self.hits, keep=sentences) if sentences else self.hits
+        self.scores.clear()
+        self.passages = 0
 
     def ranked(self) -> tuple[Scored | None, float, list[Scored]]:
         """The best scored candidate of the current candidates (with the replies' current votes),
@@ -243,10 +261,13 @@ class SpanSearch:
         """Whether ``best`` is the span the greedy reply names (its snap)."""
         return best is not None and normalize_answer(best.text) == normalize_answer(self.snapped())
 
-    def result(self, stop: str = "", extra_steps: Sequence[dict] = ()) -> Scaled:
+    def result(self, stop: str = "", extra_steps: Sequence[dict] = (), answer: str | None = None) -> Scaled:
+        """The answer (``answer`` when given: one chosen without the model) with its evidence,
+        candidates and signals."""
         best, margin, scored = self.ranked()
         snapped = self.snapped()
-        answer = best.text if best else snapped
+        if answer is None:
+            answer = best.text if best else snapped
         agrees = self.agrees(best)
         steps = [*self.steps, *extra_steps, {"node": "span", "answer": answer, "candidates": len(scored),
                                              "margin": margin_json(margin), "greedy_agrees": agrees}]

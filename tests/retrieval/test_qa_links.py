@@ -62,9 +62,9 @@ def test_support_in_a_linked_passage_counts_the_sentence_that_led_to_it():
 def test_span_with_links_reads_the_second_hop_and_logs_it():
     model = ScriptedChatModel([(r"Only give me the answer", "It was founded by Steve Jobs.")])
     index = sparse_index(DOCS)
-    one = answer_question(QUESTION, index, method="span", model=model, top_k=1, rule="ctx")
+    one = answer_question(QUESTION, index, method="span", model=model, top_k=1, rule="ctx", links=0)
     assert [h.title for h in one.evidence] == ["iPhone"] and "Steve Jobs" not in {s["text"] for s in one.extra["spans"]}
-    two = answer_question(QUESTION, index, method="span", model=model, top_k=1, rule="ctx", links=1)
+    two = answer_question(QUESTION, index, method="span", model=model, top_k=1, rule="ctx", links=1, samples=1)
     assert [h.title for h in two.evidence] == ["iPhone", "Apple Inc."]
     assert two.extra["links"][0]["span"] == "Apple Inc" and two.answer == "Steve Jobs"
     assert any(s["node"] == "links" and s["docs"] == ["Apple Inc."] for s in two.steps)

@@ -7,13 +7,13 @@ from ponder.errors import BudgetExceeded, ConfigError
 from ponder.graphs.qa_extract import Scored, candidate_spans, choose
 from ponder.graphs.qa_methods import answer_question
 from ponder.graphs.qa_spans import (
+    answer_type,
     choice_options,
+    of_answer_type,
     passage_spans,
     pick_option,
     question_kind,
     snap,
-    answer_type,
-    of_answer_type,
     span_support,
 )
 from ponder.models.base import ChatModel, ModelInfo
@@ -166,7 +166,8 @@ def copying_model():
 
 def test_span_method_end_to_end(index):
     model = copying_model()
-    result = answer_question(QUESTION, index, method="span", model=model, top_k=2, passages=2, samples=2, rule="ctx")
+    result = answer_question(QUESTION, index, method="span", model=model, top_k=2, passages=2, samples=2, rule="ctx",
+                             types=False, links=0, sentences=0)
     extra = result.extra
     assert result.method == "span" and result.raw == result.answer
     assert extra["snapped"] == "Steve Wozniak" and extra["kind"] == "open"
@@ -179,7 +180,7 @@ def test_span_method_end_to_end(index):
     # are charged; the scorer saw the candidates once with passages, once without
     assert result.usage.calls == 2 + 1
     assert len(model.scored) == 1
-    pmi = answer_question(QUESTION, index, method="span", model=model, top_k=2, rule="pmi")
+    pmi = answer_question(QUESTION, index, method="span", model=model, top_k=2, rule="pmi", samples=1)
     assert pmi.usage.calls == 1 + 2 and len(model.scored) == 3
     assert "documents" not in model.scored[-1][0][0]["content"]  # the prior: no passages
 
@@ -228,36 +229,44 @@ def favouring(name: str):
     return scorer
 
 
-def test_allocator_stops_when_the_reply_and_the_scores_agree(index):
+def test_allocator_stops_when_the_scores_agree(index):
     model = ScriptedChatModel([(r"Only give me the answer", "It was founded by Steve Wozniak.")],
                               scorer=favouring("Steve Wozniak"))
-    result = answer_question(QUESTION, index, method="auto", model=model, top_k=2, first="span", span_first=1,
-                             margin_min=1.0)
+    result = answer_question(QUESTION, index, method="auto", model=model, top_k=2, first="span", span_sentences=1,
+                             margin_min=1.0, support_gap=9.0)
     assert result.answer == "Steve Wozniak"
-    assert result.extra["decisions"][0]["decision"] == "stop" and len(result.extra["decisions"]) == 1
-    assert result.usage.calls == 2 and result.stop.startswith("confident")  # greedy + one score (rule ctx)
+    assert [d["stage"] for d in result.extra["decisions"]] == ["support", "score 1 sentences"]
+    assert result.extra["decisions"][-1]["decision"] == "stop" and result.stop.startswith("confident")
+    assert result.usage.calls == 1 and result.extra["replies"] == []  # one scoring call, no reply
+    # the evidence alone: with no gap required, the best-supported candidate, without the model
+    free = answer_question(QUESTION, index, method="auto", model=model, top_k=2, first="span", support_gap=0.0)
+    assert free.usage.calls == 0 and free.usage.tokens == 0 and free.extra["decisions"][0]["decision"] == "stop"
+    assert free.answer in {s for s in ("Steve Jobs", "Steve Wozniak", "Ronald Wayne", "Apple Inc")}
 
 
 def test_allocator_escalates_when_the_scores_do_not_separate(index):
-    flat = ScriptedChatModel([(r"Only give me the answer", "Nobody knows.")], scorer=lambda ms, c: -3.0)
-    result = answer_question(QUESTION, index, method="auto", model=flat, top_k=2, first="span", span_first=1,
-                             span_passages=2, span_samples=3, margin_min=1.0)
+    flat = ScriptedChatModel([(r"Only give me the answer", "It was founded by Steve Wozniak.")],
+                             scorer=lambda ms, c: -3.0)
+    result = answer_question(QUESTION, index, method="auto", model=flat, top_k=2, first="span", span_sentences=1,
+                             margin_min=1.0, support_gap=9.0)
     decisions = result.extra["decisions"]
-    assert decisions[0]["decision"] == "escalate" and decisions[0]["margin"] == 0.0
-    assert decisions[-1]["stage"] == "span escalate" and len(result.extra["replies"]) == 3
-    # the escalation scores only candidates not scored before: no candidate twice
-    scored = [c for _, conts in flat.scored for c in conts]
-    with_passages = [c for msgs, conts in flat.scored if "documents" in msgs[0]["content"] for c in conts]
-    assert len(with_passages) == len(set(with_passages)) and len(scored) == len(with_passages)
-    # under a budget that the escalation would pass, it is skipped, and the ledger stays under it
+    assert [(d["stage"], d["decision"]) for d in decisions] == [
+        ("support", "escalate"), ("score 1 sentences", "escalate"), ("score passages", "escalate"),
+        ("reply", "stop (last stage)")]
+    assert decisions[1]["margin"] == 0.0 and len(result.extra["replies"]) == 1
+    # the second scoring read the whole passages, the first one sentence of each
+    assert "Cupertino" not in flat.scored[0][0][0]["content"] and "Cupertino" in flat.scored[1][0][0]["content"]
+    assert result.usage.calls == 3 and result.answer == "Steve Wozniak"  # the reply's span breaks the tie
+    # under a budget that the next stage would pass, it is skipped, and the ledger stays under it
     cheap = ScriptedChatModel([(r"Only give me the answer", "Nobody knows.")], scorer=lambda ms, c: -3.0)
-    first = answer_question(QUESTION, index, method="auto", model=cheap, top_k=2, first="span", span_first=1,
-                            span_passages=1, span_samples=1, margin_min=1.0).usage.tokens
-    capped = answer_question(QUESTION, index, method="auto", model=cheap, top_k=2, first="span", span_first=1,
-                             span_passages=2, span_samples=3, margin_min=1.0, budget=Budget(tokens=first + 5))
-    assert capped.usage.tokens <= first + 5 and capped.extra["decisions"][-1]["decision"].startswith("skip")
-    with pytest.raises(ConfigError, match="span_first"):
-        answer_question(QUESTION, index, method="auto", model=cheap, first="span", span_first=3, span_passages=2)
+    first = answer_question(QUESTION, index, method="auto", model=cheap, top_k=2, first="span", span_sentences=1,
+                            margin_min=0.0, support_gap=9.0).usage.tokens
+    for limit in (first + 5, first - 1):
+        capped = answer_question(QUESTION, index, method="auto", model=cheap, top_k=2, first="span",
+                                 span_sentences=1, margin_min=1.0, support_gap=9.0, budget=Budget(tokens=limit))
+        assert capped.usage.tokens <= limit and capped.extra["decisions"][-1]["decision"].startswith("skip")
+    with pytest.raises(ConfigError, match="margin_min"):
+        answer_question(QUESTION, index, method="auto", model=cheap, first="span", margin_min=-1.0)
 
 
 def test_frontier_names_the_span_runs_and_the_snapped_baseline():
@@ -266,6 +275,9 @@ def test_frontier_names_the_span_runs_and_the_snapped_baseline():
     assert _method("span-passages-1-samples-1") == "span" and _method("span-orders-3") == "span + orders"
     assert _method("span-support_weight-50-passages-3-samples-1") == "span + support"
     assert _method("span-top-k-3") == "span + support, top-k"
+    assert _method("span-links-1-types-samples-0-sentences-1-top-k-3") == "span + links + types"
+    assert _method("span-types-samples-0-sentences-1-top-k-3") == "span + links + types"  # links 0: a level
+    assert _method("auto-first-span-ladder") == "auto (span ladder)" and _method("auto-first-span") == "auto"
     assert _method("single-snap") == "single + snap" and _method("single") == "single"
 
 
@@ -274,7 +286,8 @@ def test_the_service_queue_passes_scoring_through(index):
 
     q = ModelQueue("m", copying_model(), max_batch=4, batch_wait_ms=1)
     try:
-        result = answer_question(QUESTION, index, method="span", model=QueuedChatModel(q), top_k=2, passages=2)
+        result = answer_question(QUESTION, index, method="span", model=QueuedChatModel(q), top_k=2, passages=2,
+                                 samples=1)
         assert result.answer == "Steve Wozniak" and result.extra["spans"]
     finally:
         q.close()
