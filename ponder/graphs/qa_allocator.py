@@ -46,7 +46,7 @@ from ponder.graphs.qa_spans import question_kind
 from ponder.usage import Usage
 
 #: Thresholds of the allocator, chosen on the first 50 HotpotQA questions (docs/RESULTS.md).
-FIRST = "notes"
+FIRST = "span"
 EXTRA_ORDERS = 2
 MAX_ROUNDS = 2
 AGREE_MIN = 0.6
@@ -249,6 +249,10 @@ def run_auto_span(question: str, search: Search, llm, usage: Usage, *, top_k: in
 
 
 def _span_finish(state, stop: str, decisions: list[dict], answer: str | None = None) -> Scaled:
+    """The ladder's result; with nothing scored and no reply (the budget stopped it), the
+    best-supported candidate, which costs nothing."""
+    if answer is None and not state.scores and not state.replies:
+        answer = state.supported(PASSAGES)[0] or ""
     result = state.result(stop, [{"node": "allocate", **d} for d in decisions], answer=answer)
     result.extra["decisions"] = decisions
     return result

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ponder.errors import ConfigError
+from ponder.errors import BudgetExceeded, ConfigError
 from ponder.graphs.qa_signals import passage_title, split_sentences
 from ponder.graphs.qa_spans import is_quantity, passage_spans, span_support, title_subject
 from ponder.text import normalize_answer
@@ -59,7 +59,8 @@ def follow_links(question: str, hits: Sequence[Any], search: Callable[[str, int]
                  max_probes: int = MAX_PROBES, probe_k: int = PROBE_K) -> list[Link]:
     """Up to ``links`` passages about the best-supported spans of ``hits`` that are not among
     ``hits`` (see the module docstring). Spans named in the question are not followed: the
-    question already says what it knows of them, nor dates and numbers. At most ``max_probes`` retrievals are made."""
+    question already says what it knows of them, nor dates and numbers. At most ``max_probes`` retrievals are made, fewer when the budget
+    runs out of retrievals (the links found by then are kept)."""
     if links < 0 or max_probes < 0 or probe_k < 1:
         raise ConfigError(f"links and max_probes must be >= 0 and probe_k >= 1, got {links}, {max_probes}, {probe_k}")
     if links == 0:
@@ -72,7 +73,11 @@ def follow_links(question: str, hits: Sequence[Any], search: Callable[[str, int]
     out: list[Link] = []
     for span in spans[:max_probes]:
         key = normalize_answer(span)
-        found = next((h for h in search(span, probe_k) if title_subject(passage_title(h)) == key and passage_title(h) not in have), None)
+        try:
+            probe = search(span, probe_k)
+        except BudgetExceeded:  # no retrievals left: the links found so far
+            break
+        found = next((h for h in probe if title_subject(passage_title(h)) == key and passage_title(h) not in have), None)
         if found is not None:
             have.add(passage_title(found))
             out.append(Link(found, span, naming_sentence(span, hits, question)))

@@ -138,7 +138,8 @@ def test_allocator_stops_when_the_orders_agree(index):
 
 def test_notes_first_allocator_escalates_round_by_round_until_the_vote_agrees(index):
     usage = Usage()
-    result = answer_question(QUESTION, index, method="auto", model=disagreeing(), usage=usage, top_k=3, max_rounds=3)
+    result = answer_question(QUESTION, index, method="auto", model=disagreeing(), usage=usage, top_k=3, max_rounds=3,
+                             first="notes")
     decisions = [(d["stage"], d["decision"]) for d in result.extra["decisions"]]
     # the other orderings of the notes context answer differently (another passage first) and the
     # rounds show the same top passage first, so the invented answers never agree on a grounded
@@ -150,7 +151,10 @@ def test_notes_first_allocator_escalates_round_by_round_until_the_vote_agrees(in
     assert usage.retrievals == 4 and usage.calls == 4 + len(orders) and result.notes
 
 
-@pytest.mark.parametrize("method,settings", [("auto", {"max_rounds": 3}), ("auto", {"first": "single", "max_rounds": 3}), ("vote", {"samples": 8}),
+@pytest.mark.parametrize("method,settings", [("auto", {"first": "notes", "max_rounds": 3}),
+                                             ("auto", {"first": "single", "max_rounds": 3}),
+                                             ("auto", {"first": "span", "margin_min": 9.0, "support_gap": 9.0}),
+                                             ("span", {"samples": 3}), ("vote", {"samples": 8}),
                                              ("vote-orders", {"orders": 5}), ("notes", {"rounds": 3}),
                                              ("forage", {"rounds": 4})])
 def test_budgets_are_never_exceeded(method, settings, index):
@@ -191,9 +195,9 @@ def test_eval_rows_log_the_allocators_decisions(tmp_path, musique_records):
     path.write_text("\n".join(json.dumps(r) for r in musique_records) + "\n")
     out = tmp_path / "auto.jsonl"
     rows = run_qa_eval(f"musique:{path}", "auto", llm=disagreeing(), out=out, limit=1, show_progress=False,
-                       budget="tokens=900", max_rounds=2)
+                       budget="tokens=900", max_rounds=2, first="notes")
     row = rows[0]
-    assert row["strategy"] == "auto" and row["settings"] == {"max_rounds": 2, "budget": {"tokens": 900}}
+    assert row["strategy"] == "auto" and row["settings"] == {"max_rounds": 2, "first": "notes", "budget": {"tokens": 900}}
     assert row["extra"]["decisions"][0]["decision"] == "escalate" and row["extra"]["votes"]
     assert row["extra"]["decisions"][0]["stage"] == "notes" and row["usage"]["tokens"] <= 900
 
