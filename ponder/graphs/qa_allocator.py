@@ -1,11 +1,13 @@
 """``auto``: compute allocated per question (Snell et al., 2024: spend test-time compute where the
 question needs it rather than uniformly).
 
-The allocator starts cheap and escalates only while the answer is uncertain:
+The allocator starts cheap and escalates only while the answer is uncertain. With ``first="span"``
+(the default since the fifth session, chosen on the first 50 HotpotQA questions) it is the ladder
+of :func:`run_auto_span`: the evidence alone, then scoring candidate spans over a focused reading,
+the whole passages, the reply. The older ladders, ``first="notes"`` and ``first="single"``:
 
-1. ``first``: ``notes`` (the default, chosen on the first 50 HotpotQA questions: one round of the
-   ``notes`` method, the top two passages plus an extractive note, is cheaper than ``single``
-   and answered better there) or ``single`` (one top-k retrieval, one greedy answer). Stop when
+1. ``first``: ``notes`` (one round of the ``notes`` method, the top two passages plus an
+   extractive note, cheaper than ``single`` and better on the first 50) or ``single`` (one top-k retrieval, one greedy answer). Stop when
    the answer is grounded in the passages, short (``max_words``: an answer, not a sentence about
    the question) and the passages cover the question's content words (``coverage_min``).
 2. ``order 2`` ... ``order k``: up to ``extra_orders`` more greedy answers over other orderings

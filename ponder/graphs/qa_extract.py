@@ -3,12 +3,13 @@
 A 135M model answers in sentences, so votes over its replies rarely agree and its answers are
 rarely spans of the evidence. ``span`` asks the model to *choose* instead of write:
 
-1. one top-k retrieval and the greedy reply (as ``single``), plus ``samples - 1`` sampled replies
-   at higher levels;
+1. one top-k retrieval, and ``links`` passages followed from its best-supported spans
+   (:mod:`ponder.graphs.qa_links`); the greedy reply (as ``single``) and ``samples - 1`` sampled
+   replies when ``samples`` >= 1 (the default, 0, writes none: the model only scores);
 2. candidates: the grounded spans the replies name (:func:`~ponder.graphs.qa_spans.snap`) and the
    candidate spans of the top ``passages`` passages (:func:`~ponder.graphs.qa_spans.passage_spans`:
    names, titles, numbers, dates); for a yes/no question ``yes`` and ``no``, for a choice
-   question its two options;
+   question its two options; with ``types``, only those of the type the question asks for;
 3. every candidate is scored by :meth:`~ponder.models.base.ChatModel.score` as the whole reply to
    the answer prompt with the passages, and (rules ``pmi*``) to the same prompt without them, so
    that the evidence, not the model's prior for a name, picks the answer;
@@ -18,8 +19,11 @@ rarely spans of the evidence. ``span`` asks the model to *choose* instead of wri
    (:func:`~ponder.graphs.qa_spans.span_support`: the share of the question's content words in
    the best sentence that names it).
 
-Compute knobs: ``passages`` (spans of the top 1, 3 or 5 passages are scored), ``samples`` and
-``orders`` (each candidate scored under that many orderings of the passages, the mean kept).
+The model reads ``sentences`` sentences of each passage (:func:`~ponder.graphs.qa_spans.focus`;
+0: the whole passages). Compute knobs: ``links``, ``sentences``, ``passages`` (spans of the top 1,
+3 or 5 passages are scored), ``samples`` and ``orders`` (each candidate scored under that many
+orderings of the passages, the mean kept). Defaults chosen on the first 50 HotpotQA questions
+(docs/RESULTS.md, issue 15, fifth session).
 Every candidate is logged with its scores (``extra["spans"]``), with the margin between the best
 two and whether the greedy reply named the winner (the confidence the allocator reads).
 """
