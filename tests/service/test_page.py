@@ -57,7 +57,12 @@ def test_ask_from_the_page_shows_answer_evidence_and_usage(served, page):
     page.fill("#question", "What is the secret code of the vault?")
     page.click("#ask")
     page.wait_for_selector("#result:not([hidden])", timeout=30_000)
-    assert page.text_content("#answer") == "The code is ZETA-42"
+    # the page shows what the API answers to the same question (the span ladder: a grounded span)
+    with served.client(served.key_a) as c:
+        direct = c.post("/v1/ask", json={"collection": "alpha", "question": "What is the secret code of the vault?",
+                                         "method": "auto"}).json()
+    shown = page.text_content("#answer")
+    assert shown == direct["answer"] and "42" in shown
     evidence = page.text_content("#evidence")
     assert "Vault manual" in evidence and "ZETA-42" in evidence and "vault" in evidence  # title, text, source
     usage = page.text_content("#usage")

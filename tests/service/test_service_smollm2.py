@@ -39,7 +39,13 @@ def test_smollm2_answers_over_a_hybrid_index(tmp_path):
             assert r.status_code == 200, r.text
             body = r.json()
             assert body["answer"] == "Paris" and body["citations"][0]["document"] == "paris"
-            assert body["usage"]["calls"] == 2  # the greedy reply and one scoring call
+            assert body["usage"]["calls"] == 1  # one scoring call (no reply by default)
+            # auto: the span ladder; the evidence alone or one scoring call settles it
+            r = c.post("/v1/ask", json={"collection": "facts", "question": "What is the capital of France?",
+                                        "top_k": 3, "method": "auto", "budget": "calls=3"})
+            assert r.status_code == 200, r.text
+            body = r.json()
+            assert body["answer"] == "Paris" and body["usage"]["calls"] <= 1
         client = openai.OpenAI(base_url=srv.url + "/v1", api_key=srv.key_a, max_retries=0, timeout=300)
         out = client.chat.completions.create(model="smollm2-135m", max_tokens=8,
                                              messages=[{"role": "user", "content": "Say hello."}])
