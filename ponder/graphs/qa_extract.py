@@ -70,6 +70,8 @@ LINKS = 1
 TYPES = True
 #: Sentences of each passage the model reads (0: the whole passages).
 SENTENCES = 1
+#: Candidates whose support trails the best by more than this are not scored (``None``: all are).
+WINDOW: float | None = 0.2
 #: The most passage spans scored per question (in passage order).
 MAX_SPANS = 60
 
@@ -156,15 +158,17 @@ class SpanSearch:
     def __init__(self, question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, rule: Rule = RULE,
                  reply_weight: float = REPLY_WEIGHT, max_spans: int = MAX_SPANS, orders: int = ORDERS,
                  support_weight: float = SUPPORT_WEIGHT, links: int = LINKS, types: bool = TYPES,
-                 sentences: int = SENTENCES, greedy: bool = True):
+                 sentences: int = SENTENCES, window: float | None = WINDOW, greedy: bool = True):
         if rule not in RULES:
             raise ConfigError(f"unknown span rule {rule!r}", hint=f"one of {', '.join(RULES)}")
-        if max_spans < 1 or orders < 1 or sentences < 0:
-            raise ConfigError(f"max_spans and orders must be >= 1 and sentences >= 0, got {max_spans}, {orders} "
-                              f"and {sentences}")
+        if max_spans < 1 or orders < 1 or sentences < 0 or (window is not None and window < 0):
+            raise ConfigError(f"max_spans and orders must be >= 1, sentences and window >= 0, got {max_spans}, "
+                              f"{orders}, {sentences} and {window}")
         self.question, self.llm, self.usage = question, llm, usage
         self.rule, self.reply_weight, self.max_spans, self.orders = rule, reply_weight, max_spans, orders
         self.support_weight, self.types = support_weight, types
+        self.window = None if window is None or window == float("inf") else window
+        self._support: dict[str, float] = {}
         self.retrieved = search(question, top_k)
         self.steps: list[dict] = [{"node": "retrieve", "query": question, "docs": [h.chunk.title for h in self.retrieved]}]
         # the second hop: passages about the best-supported spans, read with the sentence naming them
@@ -202,8 +206,21 @@ class SpanSearch:
         p = self.passages if passages is None else passages
         linked = [k.hit for k in self.links]
         hits = [*self.retrieved[:p], *linked, *self.retrieved[p:]]
-        return candidate_spans(self.question, hits, [c.raw for c in self.replies], passages=p + len(linked),
-                               max_spans=self.max_spans, types=self.types)
+        texts, named = candidate_spans(self.question, hits, [c.raw for c in self.replies], passages=p + len(linked),
+                                       max_spans=self.max_spans, types=self.types)
+        if texts and self.window is not None:
+            # a candidate whose support trails the best by more than the window would need a
+            # likelihood ``support_weight * window`` nats higher to win: it is not scored
+            best = max(self.support(t) for t in texts)
+            texts = [t for t in texts if self.support(t) >= best - self.window]
+        return texts, named
+
+    def support(self, text: str) -> float:
+        """A candidate's support across the links (computed once)."""
+        key = normalize_answer(text)
+        if key not in self._support:
+            self._support[key] = span_support(self.question, text, self.hits, self.context)
+        return self._support[key]
 
     def unscored(self, passages: int) -> list[str]:
         """The candidates of the top ``passages`` passages and the replies not scored yet."""
@@ -225,8 +242,7 @@ class SpanSearch:
                 self.tokens["prior_prompt"] = self.llm.count_tokens(answerer.messages(self.question))
             self.tokens["ctx_prompt"] += sum(self.llm.count_tokens(p) for p in prompts)
             for t, c, p in zip(new, ctx, prior):
-                self.scores[normalize_answer(t)] = Scored(t, c, p, self.llm.count_text(t) + 1, 0.0,
-                                                          span_support(self.question, t, self.hits, self.context))
+                self.scores[normalize_answer(t)] = Scored(t, c, p, self.llm.count_text(t) + 1, 0.0, self.support(t))
         self.passages = max(self.passages, passages)
 
     def supported(self, passages: int) -> tuple[str | None, float]:
@@ -234,8 +250,7 @@ class SpanSearch:
         (:func:`~ponder.graphs.qa_spans.span_support`, across links) and its lead over the second
         (``inf`` when alone; ``None`` and 0.0 when there is none)."""
         texts, _ = self.candidates(passages)
-        ranked = sorted(((span_support(self.question, t, self.hits, self.context), t) for t in texts),
-                        key=lambda st: -st[0])
+        ranked = sorted(((self.support(t), t) for t in texts), key=lambda st: -st[0])
         if not ranked:
             return None, 0.0
         return ranked[0][1], ranked[0][0] - ranked[1][0] if len(ranked) > 1 else float("inf")
@@ -290,7 +305,8 @@ class SpanSearch:
 def run_span(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5, passages: int = PASSAGES,
              samples: int = SAMPLES, rule: Rule = RULE, reply_weight: float = REPLY_WEIGHT,
              max_spans: int = MAX_SPANS, orders: int = ORDERS, support_weight: float = SUPPORT_WEIGHT,
-             links: int = LINKS, types: bool = TYPES, sentences: int = SENTENCES) -> Scaled:
+             links: int = LINKS, types: bool = TYPES, sentences: int = SENTENCES,
+             window: float | None = WINDOW) -> Scaled:
     """Grounded extractive answers ranked by likelihood (see the module docstring). With
     ``samples=0`` the model writes no reply: the candidates are scored alone (the reply is
     written only when there is no candidate). When the budget runs out after the greedy reply,
@@ -299,7 +315,7 @@ def run_span(question: str, search: Search, llm, usage: Usage, *, top_k: int = 5
         raise ConfigError(f"passages must be >= 1 and samples >= 0, got {passages} and {samples}")
     state = SpanSearch(question, search, llm, usage, top_k=top_k, rule=rule, reply_weight=reply_weight,
                        max_spans=max_spans, orders=orders, support_weight=support_weight, links=links,
-                       types=types, sentences=sentences, greedy=samples > 0)
+                       types=types, sentences=sentences, window=window, greedy=samples > 0)
     stop = ""
     try:
         state.sample(samples - 1)

@@ -96,3 +96,18 @@ def test_span_without_a_reply_scores_alone_and_reads_the_focused_sentences():
     assert quiet.usage.tokens < full.usage.tokens
     with pytest.raises(ConfigError, match="sentences"):
         answer_question(QUESTION, index, method="span", model=model, sentences=-1)
+
+
+def test_candidates_far_below_the_best_support_are_not_scored():
+    model = ScriptedChatModel([(r"Only give me the answer", "Steve Jobs.")])
+    index = sparse_index(DOCS)
+    q = "Who founded the company based in Cupertino?"
+    every = answer_question(q, index, method="span", model=model, top_k=3, links=0, types=False, window=float("inf"))
+    close = answer_question(q, index, method="span", model=model, top_k=3, links=0, types=False, window=0.0)
+    supports = {s["text"]: s["support"] for s in every.extra["spans"]}
+    best = max(supports.values())
+    assert {s["text"] for s in close.extra["spans"]} == {t for t, v in supports.items() if v == best}
+    assert len(close.extra["spans"]) < len(every.extra["spans"]) and close.usage.tokens < every.usage.tokens
+    assert close.answer == every.answer  # here the best-supported candidate wins either way
+    with pytest.raises(ConfigError, match="window"):
+        answer_question(q, index, method="span", model=model, window=-0.1)
