@@ -156,7 +156,7 @@ def eval_qa(
     limit: int = _O(None, help="Run at most this many questions."),
     seed: int = _O(0, help="Random seed."),
     budget: str = _O(None, help="Per-question limits, e.g. calls=20,tokens=20000."),
-    top_k: int = _O(5, "--top-k", help="Passages retrieved per query."),
+    top_k: int = _O(None, "--top-k", help="Passages retrieved per query (default: 3 for span and auto, 5 otherwise)."),
     index: str = _O(None, help="A prebuilt index folder (default: the dataset's cached index)."),
     ray: str = RAY_OPTIONS["ray"][1],
     unit_timeout: float = RAY_OPTIONS["unit_timeout"][1],

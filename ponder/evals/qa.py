@@ -104,7 +104,7 @@ class QAQuestions:
     index: str | None
     search_index: Any  # the driver's index (local backend), else None: each worker opens its own
     budget: Budget | None
-    top_k: int
+    top_k: int | None
     seed: int
     cfg: dict
 
@@ -169,7 +169,7 @@ class QAQuestions:
 
 def run_qa_eval(dataset: str, method: QAMethod = "adaptive-note", model: str | None = None, workers: int = 1,
                 out: str | os.PathLike = "results/qa.jsonl", limit: int | None = None, seed: int = 0, *,
-                index: str | os.PathLike | None = None, top_k: int = 5, budget: Budget | str | None = None,
+                index: str | os.PathLike | None = None, top_k: int | None = None, budget: Budget | str | None = None,
                 show_progress: bool = True, llm: Any = None, runner: Runner | None = None, **cfg: Any) -> list[dict]:
     """Evaluate ``method`` on ``dataset`` (a name or path, see
     :func:`ponder.retrieval.datasets.load_dataset`) and append rows to ``out``; questions

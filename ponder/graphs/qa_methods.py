@@ -39,6 +39,20 @@ METHODS: tuple[QAMethod, ...] = get_args(QAMethod)
 SCALING: tuple[QAMethod, ...] = ("vote", "vote-orders", "notes", "forage", "span", "auto")
 #: The Adaptive-Note methods and their stop rules (:class:`~ponder.graphs.adaptive_note.AdaptiveNoteConfig`).
 ADAPTIVE: dict[QAMethod, str] = {"adaptive-note": "judge", "adaptive-note-gain": "gain", "adaptive-note-graded": "graded"}
+#: Passages per retrieval when the caller names none: 3 for the span methods (``span``, and
+#: ``auto`` with its span ladder), where reading more lowered F1 on the first 50 HotpotQA
+#: questions (docs/RESULTS.md, issue 15), else 5.
+TOP_K = 5
+SPAN_TOP_K = 3
+
+
+def default_top_k(method: str, cfg: dict[str, Any] | None = None) -> int:
+    """The passages per retrieval of ``method`` (with its settings ``cfg``) when none is given."""
+    from ponder.graphs.qa_allocator import FIRST
+
+    if method == "span" or (method == "auto" and (cfg or {}).get("first", FIRST) == "span"):
+        return SPAN_TOP_K
+    return TOP_K
 
 
 @dataclass
@@ -104,7 +118,8 @@ def _unique(hits: list[Hit]) -> list[Hit]:
 
 
 def answer_question(question: str, index: Index | None = None, *, method: QAMethod = "single", model: ChatModel | str | None = None,
-                    usage: Usage | None = None, budget: Budget | None = None, top_k: int = 5, **cfg: Any) -> QAResult:
+                    usage: Usage | None = None, budget: Budget | None = None, top_k: int | None = None,
+                    **cfg: Any) -> QAResult:
     """Answer ``question`` with ``method`` over ``index``.
 
     Args:
@@ -114,7 +129,8 @@ def answer_question(question: str, index: Index | None = None, *, method: QAMeth
         model: a :class:`~ponder.models.base.ChatModel` or a registry name (default model).
         usage: the ledger to charge (a child scope is used when ``budget`` is also given).
         budget: limits for this question.
-        top_k: passages per retrieval.
+        top_k: passages per retrieval (default: :func:`default_top_k`, 3 for ``span`` and
+            ``auto``'s span ladder, 5 for the others).
         **cfg: method settings: ``rounds`` (iterative, default 3); ``max_steps``, ``max_fails``,
             ``max_docs``, ``gain_threshold``, ``decay`` (adaptive-note*).
 
@@ -126,6 +142,8 @@ def answer_question(question: str, index: Index | None = None, *, method: QAMeth
         raise ConfigError(f"unknown QA method {method!r}", hint=f"one of {', '.join(METHODS)}")
     if not question or not question.strip():
         raise ConfigError("the question is empty")
+    if top_k is None:
+        top_k = default_top_k(method, cfg)
     if method != "none" and index is None:
         raise ConfigError(f"method {method!r} needs an index", hint="build one with `ponder qa index PATH --out DIR`")
     if usage is None:

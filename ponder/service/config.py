@@ -109,7 +109,9 @@ class ServiceConfig(BaseModel):
     #: embedder name or folder for dense/hybrid indexes (None: the retrieval default, MiniLM)
     embedder: str | None = None
     default_method: str = "single"
-    default_top_k: int = Field(5, ge=1)
+    #: passages per retrieval when a request names none (None: the method's own default, 3 for
+    #: span and auto, 5 for the others)
+    default_top_k: int | None = Field(None, ge=1)
     chunk_size: int | None = Field(None, ge=50, description="characters per chunk (None: the retrieval default, 1200)")
     chunk_overlap: int | None = Field(None, ge=0)
     require_keys: bool = True

@@ -180,11 +180,13 @@ def router(service: Service) -> APIRouter:
                 raise ApiError(422, "invalid_body", f"metadata.ponder.method: {method!r} is not one of {', '.join(METHODS)}",
                                param="metadata")
             try:
-                top_k = int(meta.get("ponder.top_k") or config.default_top_k)
+                given = meta.get("ponder.top_k") or config.default_top_k
+                top_k = None if given is None else int(given)  # None: the method's own default
                 requested = Budget.parse(meta.get("ponder.budget"))
             except (ValueError, PonderError) as e:
                 raise ApiError(422, "invalid_body", f"metadata: {e}", param="metadata") from e
-            top_k = max(1, min(top_k, config.limits.max_top_k))
+            if top_k is not None:
+                top_k = max(1, min(top_k, config.limits.max_top_k))
             usage = Usage(service.budget_for(requested), name="chat")
             model = service.models.get(config.rag_model)
             if emit is not None:

@@ -200,7 +200,7 @@ def citations(col, evidence) -> list[dict]:
     return out
 
 
-def answer(question: str, col, *, model, method: str, usage, budget, top_k: int,
+def answer(question: str, col, *, model, method: str, usage, budget, top_k: int | None,
            emit: Callable[[dict], None] | None = None, **cfg):
     """Run :func:`ponder.graphs.qa_methods.answer_question` over a collection."""
     from ponder.graphs.qa_methods import answer_question

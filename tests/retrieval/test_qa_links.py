@@ -111,3 +111,22 @@ def test_candidates_far_below_the_best_support_are_not_scored():
     assert close.answer == every.answer  # here the best-supported candidate wins either way
     with pytest.raises(ConfigError, match="window"):
         answer_question(q, index, method="span", model=model, window=-0.1)
+
+
+def test_each_method_retrieves_its_own_default_depth():
+    """``top_k`` unset: 3 passages for the span methods (more lowered F1 there), 5 for the others."""
+
+    class Recording:
+        def __init__(self):
+            self.index, self.ks = sparse_index(DOCS), []
+
+        def search(self, query, k):
+            self.ks.append(k)
+            return self.index.search(query, k)
+
+    model = ScriptedChatModel([(r"Only give me the answer", "Steve Jobs.")])
+    for method, cfg, k in (("span", {}, 3), ("auto", {}, 3), ("auto", {"first": "notes"}, 5), ("single", {}, 5),
+                           ("span", {"top_k": 2}, 2)):
+        index = Recording()
+        answer_question(QUESTION, index, method=method, model=model, **cfg)
+        assert index.ks[0] == k, (method, cfg)

@@ -27,8 +27,9 @@ def router(service: Service) -> APIRouter:
     def ask_blocking(body: schemas.AskRequest, emit: Callable[[dict], None] | None) -> dict:
         col = service.store.get(body.collection)
         method = body.method or config.default_method
-        top_k = body.top_k or config.default_top_k
-        check_top_k(top_k, config.limits)
+        top_k = body.top_k or config.default_top_k  # None: the method's own default
+        if top_k is not None:
+            check_top_k(top_k, config.limits)
         requested = parse_budget(body.budget)
         usage = Usage(service.budget_for(requested), name="ask")
         model = service.models.get(config.rag_model)
