@@ -155,7 +155,7 @@ def answer_type(question: str) -> AnswerType | None:
     if wh == "when" or wh.startswith("how"):
         return "quantity"
     after = re.findall(r"[a-z]+", question[m.end():].lower())[:4]
-    if any(w in _QUANTITY_NOUNS for w in [w for w in after if w not in _SKIP][:1]):
+    if next((w for w in after if w not in _SKIP), "") in _QUANTITY_NOUNS:
         return "quantity"
     return "name" if after and after[0] not in _AUX_AFTER else None
 
