@@ -7,9 +7,10 @@ of :func:`run_auto_span`: the evidence alone, then scoring candidate spans over 
 the whole passages, the reply. The older ladders, ``first="notes"`` and ``first="single"``:
 
 1. ``first``: ``notes`` (one round of the ``notes`` method, the top two passages plus an
-   extractive note, cheaper than ``single`` and better on the first 50) or ``single`` (one top-k retrieval, one greedy answer). Stop when
-   the answer is grounded in the passages, short (``max_words``: an answer, not a sentence about
-   the question) and the passages cover the question's content words (``coverage_min``).
+   extractive note, cheaper than ``single`` and better on the first 50) or ``single`` (one
+   top-k retrieval, one greedy answer). Stop when the answer is grounded in the passages, short
+   (``max_words``: an answer, not a sentence about the question) and the passages cover the
+   question's content words (``coverage_min``).
 2. ``order 2`` ... ``order k``: up to ``extra_orders`` more greedy answers over other orderings
    of the same context (the notes round's passages and note, or the top-k passages), one at a
    time, each voted with all before. Stop when the vote agrees (``agree_min``) on a grounded

@@ -15,14 +15,19 @@ words are split between the hops, so a span's support in a linked passage counts
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ponder.errors import BudgetExceeded, ConfigError
-from ponder.graphs.qa_signals import passage_title, split_sentences
-from ponder.graphs.qa_spans import is_quantity, passage_spans, span_support, title_subject
+from ponder.graphs.qa_signals import passage_title
+from ponder.graphs.qa_spans import (
+    is_quantity,
+    passage_spans,
+    span_support,
+    supporting_sentence,
+    title_subject,
+)
 from ponder.text import normalize_answer
 
 #: How many of the best-supported spans are looked up at most (each lookup is one retrieval).
@@ -40,27 +45,12 @@ class Link:
     via: str
 
 
-def naming_sentence(span: str, hits: Sequence[Any], question: str) -> str:
-    """The sentence of ``hits`` (with its passage's title) that names ``span`` and shares the most
-    content words with ``question`` ('' when none names it)."""
-    needle = re.compile(rf"(?<!\w){re.escape(span.strip())}(?!\w)", re.I)
-    best, best_support = "", -1.0
-    for hit in hits:
-        for title, sentence in split_sentences(hit):
-            text = f"{title} {sentence}"
-            if needle.search(text):
-                s = span_support(question, span, [{"title": title, "text": sentence}])
-                if s > best_support:
-                    best, best_support = text, s
-    return best
-
-
 def follow_links(question: str, hits: Sequence[Any], search: Callable[[str, int], list[Any]], *, links: int = 1,
                  max_probes: int = MAX_PROBES, probe_k: int = PROBE_K) -> list[Link]:
     """Up to ``links`` passages about the best-supported spans of ``hits`` that are not among
-    ``hits`` (see the module docstring). Spans named in the question are not followed: the
-    question already says what it knows of them, nor dates and numbers. At most ``max_probes`` retrievals are made, fewer when the budget
-    runs out of retrievals (the links found by then are kept)."""
+    ``hits`` (see the module docstring). Neither spans named in the question (it already says
+    what it knows of them) nor dates and numbers are followed. At most ``max_probes`` retrievals
+    are made, fewer when the budget runs out of retrievals (the links found by then are kept)."""
     if links < 0 or max_probes < 0 or probe_k < 1:
         raise ConfigError(f"links and max_probes must be >= 0 and probe_k >= 1, got {links}, {max_probes}, {probe_k}")
     if links == 0:
@@ -80,7 +70,7 @@ def follow_links(question: str, hits: Sequence[Any], search: Callable[[str, int]
         found = next((h for h in probe if title_subject(passage_title(h)) == key and passage_title(h) not in have), None)
         if found is not None:
             have.add(passage_title(found))
-            out.append(Link(found, span, naming_sentence(span, hits, question)))
+            out.append(Link(found, span, supporting_sentence(question, span, hits)[1]))
             if len(out) >= links:
                 break
     return out

@@ -258,19 +258,28 @@ def span_support(question: str, span: str, passages: Sequence[Any], context: Map
     ``context`` maps a passage title to text read with each of its sentences too: the sentence
     that led to a linked passage (:mod:`ponder.graphs.qa_links`), so that a span's support counts
     both hops; not for the passage's own subject (the link, not its answer)."""
+    return supporting_sentence(question, span, passages, context)[0]
+
+
+def supporting_sentence(question: str, span: str, passages: Sequence[Any],
+                        context: Mapping[str, str] | None = None) -> tuple[float, str]:
+    """:func:`span_support` and the sentence that gives it (``title sentence``; the first of
+    equals; '' when no sentence names ``span``)."""
+    if not span.strip():
+        return 0.0, ""
     wanted = content_words(question) - content_words(span)
-    if not wanted or not span.strip():
-        return 0.0
     needle = re.compile(rf"(?<!\w){re.escape(span.strip())}(?!\w)", re.I)
-    best = 0
     key = normalize_answer(span)
+    best, where = -1, ""
     for p in passages:
         for title, sentence in split_sentences(p):
-            via = context.get(title, "") if context and title_subject(title) != key else ""
-            text = f"{title} {via} {sentence}"
-            if needle.search(f"{title} {sentence}"):
-                best = max(best, len(wanted & content_words(text)))
-    return best / len(wanted)
+            named = f"{title} {sentence}"
+            if needle.search(named):
+                via = context.get(title, "") if context and title_subject(title) != key else ""
+                shared = len(wanted & content_words(f"{title} {via} {sentence}"))
+                if shared > best:
+                    best, where = shared, named
+    return (best / len(wanted) if wanted and best > 0 else 0.0), where
 
 
 def focus(question: str, passages: Sequence[Any], *, keep: int) -> list[dict]:
